@@ -1,0 +1,1 @@
+"""Strict loading of tlslab's YAML files into located nodes."""

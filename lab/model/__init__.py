@@ -1,0 +1,1 @@
+"""The parsed, validated description of a lab: frozen data, no I/O."""

@@ -1,0 +1,1 @@
+"""The lab engine: the only package that touches namespaces, links and Mininet."""

@@ -1,0 +1,144 @@
+"""Build a Topology as a Mininet network. The only module that imports Mininet.
+
+Mininet supplies the node shells (mnexec), veth pairs and Linux bridges. We
+skip its IP configuration and its teardown: tlslab configures interfaces with
+`ip -batch` and tears down by recorded PID and namespace (lab.net.teardown).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Callable
+
+from mininet.log import lg
+from mininet.net import Mininet
+from mininet.node import Host
+from mininet.nodelib import LinuxBridge
+
+from lab.errors import LabFailure
+from lab.kinds import get_kind
+from lab.model.topology import Link, Topology
+
+# Features a veth may offload. With them on, captures show 64 KB
+# super-frames and unverified checksums instead of what a wire carries.
+OFFLOADS = ["rx", "off", "tx", "off", "sg", "off", "tso", "off", "gso", "off", "gro", "off"]
+
+
+class RecordedHost(Host):
+    """A Mininet host that reports its shell the moment it exists."""
+
+    def startShell(self, *args, **kwargs):
+        super().startShell(*args, **kwargs)
+        self.params["recorder"](self)
+
+
+class RecordedBridge(LinuxBridge):
+    def startShell(self, *args, **kwargs):
+        super().startShell(*args, **kwargs)
+        self.params["recorder"](self)
+
+
+@dataclass(frozen=True)
+class PortName:
+    node: str
+    name: str  # interface name inside the node's namespace
+    outer: bool  # True when the interface lives in the lab's outer namespace
+
+
+def mac_for(node_index: int, intf_index: int) -> str:
+    """Deterministic, locally administered MACs: captures stay comparable."""
+    return f"02:00:00:00:{node_index:02x}:{intf_index:02x}"
+
+
+def port_names(topology: Topology) -> list[tuple[PortName, PortName]]:
+    """The interface names of both ends of every link, in link order."""
+    counters: dict[str, int] = {}
+    out = []
+    for link in topology.links:
+        pair = []
+        for end in (link.a, link.b):
+            if get_kind(topology.node(end.node).kind).is_switch:
+                counters[end.node] = counters.get(end.node, 0) + 1
+                # Mininet's LinuxBridge enslaves the ports whose names contain its own name.
+                pair.append(PortName(end.node, f"{end.node}-p{counters[end.node]}", True))
+            else:
+                pair.append(PortName(end.node, end.interface, False))
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def host_macs(topology: Topology) -> dict[str, dict[str, str]]:
+    """node -> interface -> MAC, numbered by node and interface order."""
+    out: dict[str, dict[str, str]] = {}
+    for i, node in enumerate(topology.nodes, start=1):
+        out[node.name] = {intf.name: mac_for(i, j) for j, intf in enumerate(node.interfaces, 1)}
+    return out
+
+
+@dataclass
+class Built:
+    net: Mininet
+    ports: list[tuple[PortName, PortName]]
+
+
+def build(topology: Topology, recorder: Callable, log_path: str) -> Built:
+    """Create nodes, links and bridges in the calling thread's namespace."""
+    handler = _log_to(log_path)
+    try:
+        net = Mininet(topo=None, build=False, controller=None, switch=RecordedBridge,
+                      host=RecordedHost, autoSetMacs=False, waitConnected=False)
+        for node in topology.nodes:
+            if get_kind(node.kind).is_switch:
+                net.addSwitch(node.name, cls=RecordedBridge, recorder=recorder,
+                              stp=node.option("stp", False))
+            else:
+                net.addHost(node.name, cls=RecordedHost, recorder=recorder, ip=None)
+        ports = port_names(topology)
+        for pa, pb in ports:
+            _add_link(net, pa, pb)
+        net.built = True
+        for switch in net.switches:
+            switch.start([])
+        return Built(net, ports)
+    finally:
+        lg.removeHandler(handler)
+        handler.close()
+
+
+def _add_link(net: Mininet, pa: PortName, pb: PortName) -> None:
+    # Both ends stay down, without MACs: lab.net.lab brings the outer ends up
+    # first and the host ends last, so carrier comes on once, on running
+    # devices. Any other order (Mininet's ifconfig down/up) can leave a bridge
+    # port without carrier for a second of kernel linkwatch delay.
+    net.addLink(pa.node, pb.node, intfName1=pa.name, intfName2=pb.name, addr1=None, addr2=None,
+                params1={"up": False}, params2={"up": False})
+
+
+def _log_to(path: str) -> logging.Handler:
+    """Send Mininet's chatter to the run directory instead of the terminal."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handler = logging.FileHandler(path)
+    for h in list(lg.handlers):
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+            lg.removeHandler(h)
+    lg.addHandler(handler)
+    lg.setLevel(logging.INFO)
+    return handler
+
+
+def run_all(commands: list[tuple[list[str], bytes | None]]) -> None:
+    """Run argv lists in parallel (each with optional stdin); all must succeed."""
+    procs = []
+    for argv, stdin in commands:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs.append((argv, stdin, proc))
+    failures = []
+    for argv, stdin, proc in procs:
+        out, _ = proc.communicate(stdin)
+        if proc.returncode != 0:
+            failures.append(f"{' '.join(argv[:6])}: {out.decode(errors='replace').strip()}")
+    if failures:
+        raise LabFailure("lab configuration failed: " + "; ".join(failures))
