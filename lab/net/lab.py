@@ -76,6 +76,7 @@ class Lab:
             self._create_outer_namespace()
             self._build()
             self._configure()
+            self._wait_ready()
             self.state.status = "up"
             self.state.save()
         except BaseException:
@@ -142,6 +143,24 @@ class Lab:
         for name in self.state.interfaces:
             commands.append((self.outer.argv(["ethtool", "-K", name, *builder.OFFLOADS]), None))
         builder.run_all(commands)
+
+    def _wait_ready(self, timeout: float = 5.0) -> None:
+        """Wait until the kernel reports every host interface operationally up."""
+        deadline = time.monotonic() + timeout
+        pending = {n.name for n in self.topology.nodes if n.name in self.hosts and n.interfaces}
+        while pending:
+            for name in sorted(pending):
+                out = self.hosts[name].run(["ip", "-br", "link"]).stdout.decode()
+                states = {line.split()[0].split("@")[0]: line.split()[1]
+                          for line in out.splitlines() if line.strip()}
+                wanted = self.topology.node(name).interfaces
+                if all(states.get(i.name) == "UP" for i in wanted):
+                    pending.discard(name)
+            if pending and time.monotonic() > deadline:
+                raise LabFailure(f"interfaces of {', '.join(sorted(pending))} did not come up "
+                                 f"within {timeout:.0f} s; see {self.run_dir}/logs/mininet.log")
+            if pending:
+                time.sleep(0.005)
 
     # --- access ---------------------------------------------------------
     def host(self, name: str) -> LabHost:

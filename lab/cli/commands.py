@@ -1,0 +1,144 @@
+"""The subcommands. Each `cmd_*` takes parsed args and an Environment and
+returns an exit status; errors are raised as LabError and mapped in main()."""
+from __future__ import annotations
+
+import os
+
+from lab.errors import ExitStatus, LabError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="check topology files (no root needed)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("up", help="bring a lab up in Mininet's CLI; tear down on exit")
+    p.add_argument("topology", metavar="TOPOLOGY")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    p.set_defaults(run=cmd_up)
+
+    p = sub.add_parser("exec", help="run one command on a host of a fresh lab")
+    p.add_argument("topology", metavar="TOPOLOGY")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("argv", nargs="+", metavar="CMD", help="the command, after --")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    p.set_defaults(run=cmd_exec)
+
+    p = sub.add_parser("ping", help="bring a lab up, ping every pair that should reach, tear down")
+    p.add_argument("topology", metavar="TOPOLOGY")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    p.set_defaults(run=cmd_ping)
+
+    p = sub.add_parser("doctor", help="report kernel features, tools and engines")
+    p.set_defaults(run=cmd_doctor)
+
+    p = sub.add_parser("clean", help="remove what crashed runs left behind")
+    p.set_defaults(run=cmd_clean)
+
+
+def _load(path: str):
+    from lab.config.topology import load_topology
+
+    return load_topology(path)
+
+
+def _require_host(topo, name: str) -> None:
+    from lab.errors import InputError
+    from lab.kinds import get_kind
+
+    hosts = [n.name for n in topo.nodes if not get_kind(n.kind).is_switch]
+    if name not in hosts:
+        raise InputError(f"no host '{name}' in topology '{topo.name}' ({topo.path}); "
+                         f"hosts: {', '.join(hosts)}")
+
+
+def cmd_validate(args, env) -> int:
+    status = ExitStatus.OK
+    for path in args.files:
+        try:
+            topo = _load(path)
+        except LabError as exc:
+            env.err(f"tlslab: {exc}")
+            status = exc.exit_status
+            continue
+        env.out(f"{path}: ok (topology '{topo.name}': {len(topo.nodes)} nodes, "
+                f"{len(topo.links)} links, {len(topo.reach)} reachable pairs checked)")
+    return status
+
+
+def cmd_up(args, env) -> int:
+    from mininet.cli import CLI
+
+    from lab.net.lab import Lab
+
+    topo = _load(args.topology)
+    with Lab(topo, run_dir=args.out) as lab:
+        env.out(f"lab '{topo.name}' is up (run directory {lab.run_dir}); "
+                "type 'exit' to tear it down")
+        CLI(lab.net)
+    env.out("lab torn down")
+    return ExitStatus.OK
+
+
+def cmd_exec(args, env) -> int:
+    from lab.net.lab import Lab
+
+    topo = _load(args.topology)
+    _require_host(topo, args.host)
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    with Lab(topo, run_dir=args.out) as lab:
+        host = lab.host(args.host)
+        proc = host.popen(argv, stdout=env.stdout, stderr=env.stderr)
+        code = proc.wait()
+    if code != 0:
+        env.err(f"tlslab: '{' '.join(argv)}' on {args.host} exited with status {code}")
+        return ExitStatus.EXPECTATION_FAILED
+    return ExitStatus.OK
+
+
+def cmd_ping(args, env) -> int:
+    from lab.net.lab import Lab
+    from lab.net.reach import ping_pairs
+
+    topo = _load(args.topology)
+    with Lab(topo, run_dir=args.out) as lab:
+        env.out(f"lab '{topo.name}' up in {lab.run_dir}")
+        results = ping_pairs(lab, topo.reach)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        env.out(f"  {r.src:>10} -> {r.dst:<10} {r.address:<15} "
+                f"{'ok' if r.ok else 'FAILED'}{f'  rtt {r.rtt_ms:.3f} ms' if r.ok else ''}")
+    env.out(f"{len(results) - len(failed)} of {len(results)} pairs reached each other; "
+            "lab torn down")
+    return ExitStatus.EXPECTATION_FAILED if failed else ExitStatus.OK
+
+
+def cmd_doctor(args, env) -> int:
+    from lab.doctor import diagnose, render
+
+    report = diagnose()
+    env.out(render(report))
+    return ExitStatus.OK if report.can_run else ExitStatus.LAB_FAILURE
+
+
+def cmd_clean(args, env) -> int:
+    from lab.net.state import registered
+    from lab.net.teardown import teardown
+
+    if os.geteuid() != 0:
+        from lab.errors import EnvironmentProblem
+        raise EnvironmentProblem("tlslab clean needs root; run it with sudo or as root")
+    cleaned = 0
+    for state in registered():
+        if state.owner.alive():
+            env.out(f"lab {state.lab_id} ({state.topology}) is still running "
+                    f"(pid {state.owner.pid}); left alone")
+            continue
+        problems = teardown(state)
+        cleaned += 1
+        env.out(f"removed lab {state.lab_id} ({state.topology}, namespace "
+                f"{state.outer_netns}, {len(state.shells)} host shells)")
+        for problem in problems:
+            env.err(f"tlslab: {problem}")
+    env.out(f"{cleaned} lab(s) cleaned")
+    return ExitStatus.OK
