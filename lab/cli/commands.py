@@ -35,6 +35,14 @@ def register(sub) -> None:
     p = sub.add_parser("clean", help="remove what crashed runs left behind")
     p.set_defaults(run=cmd_clean)
 
+    p = sub.add_parser("pki", help="certificates: show what a PEM file holds")
+    pki = p.add_subparsers(dest="pki_command", metavar="ACTION")
+    pki.required = True
+    show = pki.add_parser("show", help="print subject, issuer, validity, key, SANs, fingerprint")
+    show.add_argument("files", nargs="+", metavar="FILE")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=cmd_pki_show)
+
 
 def _load(path: str):
     from lab.config.topology import load_topology
@@ -141,4 +149,16 @@ def cmd_clean(args, env) -> int:
         for problem in problems:
             env.err(f"tlslab: {problem}")
     env.out(f"{cleaned} lab(s) cleaned")
+    return ExitStatus.OK
+
+
+def cmd_pki_show(args, env) -> int:
+    import json
+
+    from lab.pki.show import describe, describe_dict
+
+    if args.json:
+        env.out(json.dumps([describe_dict(f) for f in args.files], indent=2))
+    else:
+        env.out("\n\n".join(describe(f) for f in args.files))
     return ExitStatus.OK

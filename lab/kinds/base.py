@@ -24,6 +24,7 @@ class NodeKind:
             if intf.address is not None:
                 lines.append(f"addr add {intf.address.with_prefixlen} dev {intf.name}")
             lines.append(f"link set {intf.name} up")
+        # Routes last: a gateway on an interface that is still down is refused.
         for route in node.routes:
             dest = "default" if route.dest.prefixlen == 0 else str(route.dest)
             lines.append(f"route add {dest} via {route.via}")

@@ -6,12 +6,14 @@ skip its IP configuration and its teardown: tlslab configures interfaces with
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import subprocess
 from dataclasses import dataclass
 from typing import Callable
 
+from mininet.link import Link as MininetLink
 from mininet.log import lg
 from mininet.net import Mininet
 from mininet.node import Host
@@ -19,11 +21,32 @@ from mininet.nodelib import LinuxBridge
 
 from lab.errors import LabFailure
 from lab.kinds import get_kind
-from lab.model.topology import Link, Topology
+from lab.model.topology import Topology
 
 # Features a veth may offload. With them on, captures show 64 KB
 # super-frames and unverified checksums instead of what a wire carries.
 OFFLOADS = ["rx", "off", "tx", "off", "sg", "off", "tso", "off", "gso", "off", "gro", "off"]
+
+
+# Every veth end gets its own interface index. Mininet leaves this to the
+# kernel, which numbers each namespace from 2, so a host's eth0 and its peer
+# in the lab namespace both get index 2; the kernel then cannot tell the pair
+# is a pair (ifindex == iflink) and delays its carrier-up event by a second.
+_ifindex = itertools.count(1000)
+
+
+class IndexedLink(MininetLink):
+    """A Mininet link whose veth pair is created with distinct ifindexes."""
+
+    def makeIntfPair(self, intf1, intf2, addr1=None, addr2=None, node1=None, node2=None,
+                     deleteIntfs=True):
+        first, second = next(_ifindex), next(_ifindex)
+        argv = ["mnexec", "-a", str(node1.pid), "ip", "link", "add", "name", intf1,
+                "index", str(first), "type", "veth", "peer", "name", intf2,
+                "index", str(second), "netns", str(node2.pid)]
+        result = subprocess.run(argv, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise LabFailure(f"cannot create veth {intf1}/{intf2}: {result.stderr.strip()}")
 
 
 class RecordedHost(Host):
@@ -112,7 +135,8 @@ def _add_link(net: Mininet, pa: PortName, pb: PortName) -> None:
     # first and the host ends last, so carrier comes on once, on running
     # devices. Any other order (Mininet's ifconfig down/up) can leave a bridge
     # port without carrier for a second of kernel linkwatch delay.
-    net.addLink(pa.node, pb.node, intfName1=pa.name, intfName2=pb.name, addr1=None, addr2=None,
+    net.addLink(pa.node, pb.node, cls=IndexedLink, intfName1=pa.name, intfName2=pb.name,
+                addr1=None, addr2=None,
                 params1={"up": False}, params2={"up": False})
 
 

@@ -124,7 +124,11 @@ class Lab:
                 self.hosts[node.name] = LabHost(node, mn.pid, self.state)
 
     def _configure(self) -> None:
-        # Outer ends first, then the hosts (see lab.net.build._add_link).
+        """Addresses, routes, sysctls and offloads, each node in parallel.
+
+        The outer ends of links come up first, so each host end finds its
+        peer already up when it comes up itself.
+        """
         outer = "".join(f"link set {name} up\n" for name in self.state.interfaces)
         builder.run_all([(self.outer.argv(["ip", "-batch", "-"]), outer.encode())])
         macs = builder.host_macs(self.topology)
@@ -133,11 +137,11 @@ class Lab:
             kind = get_kind(node.kind)
             if kind.is_switch:
                 continue
-            enter = ["mnexec", "-a", str(self.hosts[node.name].pid)]
+            enter = self.hosts[node.name].argv([])
             sysctls = [f"{k}={v}" for k, v in kind.sysctls(node).items()]
             commands.append((enter + ["sysctl", "-q", "-w", *sysctls], None))
-            batch = "\n".join(kind.setup_batch(node, macs.get(node.name, {}))) + "\n"
-            commands.append((enter + ["ip", "-batch", "-"], batch.encode()))
+            lines = kind.setup_batch(node, macs.get(node.name, {}))
+            commands.append((enter + ["ip", "-batch", "-"], ("\n".join(lines) + "\n").encode()))
             for intf in node.interfaces:
                 commands.append((enter + ["ethtool", "-K", intf.name, *builder.OFFLOADS], None))
         for name in self.state.interfaces:
