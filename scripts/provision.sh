@@ -12,8 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # System packages. Debian's mininet brings mnexec; openvswitch is only recommended and not needed.
-packages=(mininet iproute2 ethtool tcpdump tshark openssl gnutls-bin iputils-ping
-          python3-venv python3-dev nftables iptables iperf3 procps psmisc chromium)
+packages=(mininet bridge-utils net-tools iproute2 ethtool tcpdump tshark openssl gnutls-bin
+          iputils-ping util-linux python3-venv nftables iptables iperf3 procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
