@@ -18,6 +18,7 @@ def test_vagrantfile_uses_the_provisioning_script():
 
 @pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed")
 def test_vagrant_validate():
-    result = subprocess.run(["vagrant", "validate"], cwd=ROOT, capture_output=True, text=True,
+    # --ignore-provider: CI machines have vagrant but no VirtualBox or libvirt.
+    result = subprocess.run(["vagrant", "validate", "--ignore-provider"], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
