@@ -15,7 +15,7 @@ from lab.kinds import get_kind
 from lab.model.topology import Endpoint, Interface, Link, Node, Route, Topology
 
 TOP_KEYS = {"name", "description", "switch", "engine", "nodes", "links", "reach"}
-LINK_KEYS = {"endpoints", "subnet"}
+LINK_KEYS = {"endpoints", "subnet", "impair", "faults"}
 SWITCH_IMPLS = ("linux-bridge", "ovs")
 ENGINES = ("netem", "relay")
 
@@ -148,7 +148,32 @@ def _parse_link(reader: Reader) -> Link:
         raise fields["endpoints"].error(f"a link has exactly 2 endpoints, not {len(ends)}")
     a, b = (_parse_endpoint(e) for e in ends)
     subnet = _parse_network(fields["subnet"], "subnet") if "subnet" in fields else None
-    return Link(a=a, b=b, subnet=subnet, where=reader.where)
+    impairments, faults = parse_link_effects(fields, a.node, b.node)
+    return Link(a=a, b=b, subnet=subnet, impairments=impairments, faults=faults,
+                where=reader.where)
+
+
+def parse_link_effects(fields: dict[str, Reader], a: str, b: str):
+    """`impair:` and `faults:` of a link (or of a scenario's link override)."""
+    from lab.impair.faults import parse_faults
+    from lab.impair.params import parse_link_impairments
+
+    impairments = ()
+    if "impair" in fields:
+        r = fields["impair"]
+        if not r.is_mapping():
+            raise r.error(f"impair must be a mapping, not {r.kind_name()}")
+        impairments = parse_link_impairments(r.plain(), a, b, r.where)
+    faults = ()
+    if "faults" in fields:
+        r = fields["faults"]
+        specs = r.plain()
+        try:
+            parse_faults(specs, a, b)
+        except InputError as exc:
+            raise InputError(exc.message, exc.where or r.where) from None
+        faults = tuple(specs)
+    return impairments, faults
 
 
 def _parse_reach(reader: Reader | None, nodes: tuple[Node, ...]) -> tuple[tuple[str, str], ...]:

@@ -130,6 +130,10 @@ class Reader:
     def items(self, what: str) -> Iterator[tuple[str, "Reader"]]:
         yield from self.mapping(what).items()
 
+    def plain(self) -> Any:
+        """The node as plain Python data (dicts, lists, scalars)."""
+        return yaml.SafeLoader("").construct_object(self.node, deep=True)
+
     # --- scalars -------------------------------------------------------
     def scalar(self) -> Any:
         """The plain Python value of a scalar, resolved as YAML 1.1 would."""

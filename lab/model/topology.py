@@ -64,8 +64,9 @@ class Link:
     a: Endpoint
     b: Endpoint
     subnet: IPv4Net | None = None
-    # Per-direction impairments (a->b, b->a) and scripted faults, parsed by
-    # lab.impair; empty when the link is a plain wire.
+    # Per-direction impairments (a->b, b->a) as lab.impair.params.Impairment,
+    # and scripted faults in their YAML form (validated by lab.impair.faults,
+    # re-parsed by the relay); both empty when the link is a plain wire.
     impairments: tuple[Any, ...] = ()
     faults: tuple[Any, ...] = ()
     where: Location | None = field(default=None, compare=False)

@@ -16,12 +16,13 @@ from typing import Callable
 from mininet.link import Link as MininetLink
 from mininet.log import lg
 from mininet.net import Mininet
-from mininet.node import Host
+from mininet.node import Host, Node
 from mininet.nodelib import LinuxBridge
 
 from lab.errors import LabFailure
 from lab.kinds import get_kind
 from lab.model.topology import Topology
+from lab.net.links import relay_names
 
 # Features a veth may offload. With them on, captures show 64 KB
 # super-frames and unverified checksums instead of what a wire carries.
@@ -75,6 +76,25 @@ def mac_for(node_index: int, intf_index: int) -> str:
     return f"02:00:00:00:{node_index:02x}:{intf_index:02x}"
 
 
+class RelayNode(Node):
+    """The wire node of a relay-engine link: a shell in the lab's outer
+    namespace that owns the two veth ends the relay process forwards between."""
+
+    def __init__(self, name, **params):
+        params["inNamespace"] = False
+        super().__init__(name, **params)
+
+    def startShell(self, *args, **kwargs):
+        super().startShell(*args, **kwargs)
+        self.params["recorder"](self)
+
+    def start(self, _controllers):
+        pass  # the relay process is started by lab.net.links once links are up
+
+    def stop(self, deleteIntfs=True):
+        pass
+
+
 def port_names(topology: Topology) -> list[tuple[PortName, PortName]]:
     """The interface names of both ends of every link, in link order."""
     counters: dict[str, int] = {}
@@ -104,9 +124,10 @@ def host_macs(topology: Topology) -> dict[str, dict[str, str]]:
 class Built:
     net: Mininet
     ports: list[tuple[PortName, PortName]]
+    relay_ports: list[str]
 
 
-def build(topology: Topology, recorder: Callable, log_path: str) -> Built:
+def build(topology: Topology, recorder: Callable, log_path: str, plans=()) -> Built:
     """Create nodes, links and bridges in the calling thread's namespace."""
     handler = _log_to(log_path)
     try:
@@ -119,12 +140,21 @@ def build(topology: Topology, recorder: Callable, log_path: str) -> Built:
             else:
                 net.addHost(node.name, cls=RecordedHost, recorder=recorder, ip=None)
         ports = port_names(topology)
-        for pa, pb in ports:
-            _add_link(net, pa, pb)
+        relayed = {p.index for p in plans if p.engine == "relay"}
+        for index, (pa, pb) in enumerate(ports, start=1):
+            if index in relayed:
+                # a <-> relay <-> b: the relay forwards between its two ends.
+                node, a_if, b_if = relay_names(index)
+                net.addSwitch(node, cls=RelayNode, recorder=recorder)
+                _add_link(net, pa, PortName(node, a_if, True))
+                _add_link(net, PortName(node, b_if, True), pb)
+            else:
+                _add_link(net, pa, pb)
         net.built = True
         for switch in net.switches:
             switch.start([])
-        return Built(net, ports)
+        relay_ports = [n for i in sorted(relayed) for n in relay_names(i)[1:]]
+        return Built(net, ports, relay_ports)
     finally:
         lg.removeHandler(handler)
         handler.close()

@@ -18,6 +18,7 @@ from lab.kinds import get_kind
 from lab.model.topology import Topology
 from lab.net import build as builder
 from lab.net.host import LabHost, OuterRunner
+from lab.net.links import netem_commands, plan_links, start_relays
 from lab.net.procs import NetnsSwitch, ProcRef, netns_inode
 from lab.net.state import NETNS_PREFIX, LabState
 from lab.net.teardown import teardown
@@ -56,13 +57,18 @@ def default_run_dir(name: str, base: str = "runs") -> str:
 
 
 class Lab:
-    def __init__(self, topology: Topology, run_dir: str | None = None):
+    def __init__(self, topology: Topology, run_dir: str | None = None,
+                 engine: str | None = None, seed: int = 1):
         self.topology = topology
+        self.seed = seed
+        # Chosen before anything is built, so an impossible impairment stops here.
+        self.plans = plan_links(topology, engine)
         self.run_dir = os.path.abspath(run_dir or default_run_dir(topology.name))
         self.state: LabState | None = None
         self.net = None
         self.hosts: dict[str, LabHost] = {}
         self.outer: OuterRunner | None = None
+        self.relays: list = []
         self._stack = ExitStack()
 
     # --- lifecycle ------------------------------------------------------
@@ -76,6 +82,7 @@ class Lab:
             self._create_outer_namespace()
             self._build()
             self._configure()
+            self.relays = start_relays(self, self.plans, self.seed)
             self._wait_ready()
             self.state.status = "up"
             self.state.save()
@@ -113,10 +120,11 @@ class Lab:
         log = os.path.join(self.run_dir, "logs", "mininet.log")
         with NetnsSwitch(f"/run/netns/{self.state.outer_netns}"):
             self.state.netns_inodes["outer"] = netns_inode("thread-self")
-            built = builder.build(self.topology, self._record_shell, log)
+            built = builder.build(self.topology, self._record_shell, log, self.plans)
         self.net = built.net
         self.ports = built.ports
         self.state.interfaces = [p.name for pair in built.ports for p in pair if p.outer]
+        self.state.interfaces += built.relay_ports
         self.state.save()
         for node in self.topology.nodes:
             if not get_kind(node.kind).is_switch:
@@ -147,6 +155,7 @@ class Lab:
         for name in self.state.interfaces:
             commands.append((self.outer.argv(["ethtool", "-K", name, *builder.OFFLOADS]), None))
         builder.run_all(commands)
+        builder.run_all(netem_commands(self, self.plans, self.ports))
 
     def _wait_ready(self, timeout: float = 5.0) -> None:
         """Wait until the kernel reports every host interface operationally up."""
