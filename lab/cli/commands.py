@@ -12,6 +12,18 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=cmd_validate)
 
+    p = sub.add_parser("run", help="run scenario files; exit 1 if an expectation fails")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("--out", metavar="DIR", default="runs", help="where run directories go (runs)")
+    p.add_argument("--seed", type=int, help="seed for the impairment relay (default: the scenario's)")
+    p.add_argument("--engine", choices=("netem", "relay"), help="force the impairment engine")
+    p.add_argument("--json", action="store_true", help="print result.json of each run")
+    p.add_argument("-k", dest="pattern", metavar="PATTERN",
+                   help="only matrix cells whose name or cell id contains PATTERN")
+    p.add_argument("--keep-up", action="store_true",
+                   help="after the steps, leave the lab up in Mininet's CLI")
+    p.set_defaults(run=cmd_run)
+
     p = sub.add_parser("up", help="bring a lab up in Mininet's CLI; tear down on exit")
     p.add_argument("topology", metavar="TOPOLOGY")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
@@ -61,9 +73,17 @@ def _require_host(topo, name: str) -> None:
 
 
 def cmd_validate(args, env) -> int:
+    from lab.scenario.loader import is_scenario, load_scenarios
+
     status = ExitStatus.OK
     for path in args.files:
         try:
+            if is_scenario(path):
+                cells = load_scenarios(path)
+                env.out(f"{path}: ok (scenario '{cells[0].name}': {len(cells)} matrix cell(s), "
+                        f"{len(cells[0].clients)} client(s), {len(cells[0].expectations)} "
+                        "expectation(s))")
+                continue
             topo = _load(path)
         except LabError as exc:
             env.err(f"tlslab: {exc}")
@@ -72,6 +92,43 @@ def cmd_validate(args, env) -> int:
         env.out(f"{path}: ok (topology '{topo.name}': {len(topo.nodes)} nodes, "
                 f"{len(topo.links)} links, {len(topo.reach)} reachable pairs checked)")
     return status
+
+
+def cmd_run(args, env) -> int:
+    import json
+
+    from lab.scenario.loader import load_scenarios
+    from lab.scenario.run import run_scenario
+    from lab.scenario.summary import render
+
+    cells = [s for path in args.scenarios for s in load_scenarios(path)]
+    if args.pattern:
+        cells = [s for s in cells if args.pattern in f"{s.name}[{s.cell_id}]"]
+        if not cells:
+            from lab.errors import InputError
+            raise InputError(f"-k {args.pattern!r} matches no scenario or matrix cell")
+    failed = 0
+    keep_up = None
+    if args.keep_up:
+        from mininet.cli import CLI
+
+        def keep_up(lab):
+            env.out(f"lab '{lab.topology.name}' left up after the steps; 'exit' tears it down")
+            CLI(lab.net)
+    for n, scenario in enumerate(cells, start=1):
+        label = f"[{n}/{len(cells)}] {scenario.name}" + (f" [{scenario.cell_id}]" if scenario.cell_id else "")
+
+        def progress(msg, label=label):
+            env.err(f"{label}: {msg}")
+
+        result = run_scenario(scenario, base=args.out, seed=args.seed, engine=args.engine,
+                              progress=progress, keep_up=keep_up)
+        failed += not result.passed
+        env.out(json.dumps(result.data, indent=2, default=str) if args.json
+                else render(result, env.color))
+    if len(cells) > 1:
+        env.out(f"{len(cells) - failed} of {len(cells)} scenario runs passed")
+    return ExitStatus.EXPECTATION_FAILED if failed else ExitStatus.OK
 
 
 def cmd_up(args, env) -> int:

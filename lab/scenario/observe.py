@@ -1,0 +1,63 @@
+"""What actually happened, per expectation name: from process outcomes and
+from the packet captures, never from the scenario's configuration."""
+from __future__ import annotations
+
+import hashlib
+
+from lab.tls.roles import http_response
+
+
+class Observer:
+    def __init__(self, scenario, data: dict, run_dir: str):
+        self.scenario = scenario
+        self.data = data
+        self.run_dir = run_dir
+
+    def connections(self, client: str) -> list[dict]:
+        return [c for c in self.data["connections"] if c["client"] == client]
+
+    def value(self, subject: str, name: str):
+        if subject == "captures":
+            return max((c["dropped"] for c in self.data["captures"]), default=None)
+        conns = self.connections(subject)
+        if not conns:
+            return None
+        outcomes = [c["outcome"] for c in conns]
+        last = outcomes[-1]
+        if name == "handshake":
+            return "complete" if all(o["connected"] for o in outcomes) else "failed"
+        if name == "version":
+            return last["version"]
+        if name == "cipher":
+            return last["cipher"]
+        if name == "group":
+            return last["group"]
+        if name == "alert":
+            return next((o["alert_received"] or o["alert_sent"] for o in outcomes
+                         if o["alert_received"] or o["alert_sent"]), None)
+        if name == "error":
+            return next((o["error_class"] for o in outcomes if o["error_class"]), None)
+        if name == "resumed":
+            return last["resumed"]
+        if name == "data_integrity":
+            return self._integrity(subject, outcomes)
+        figures = [c.get("tcp") or {} for c in conns]
+        if name == "retransmissions":
+            return sum(f.get("retransmissions", 0) for f in figures) if figures else None
+        if name == "duplicate_acks":
+            return sum(f.get("duplicate_acks", 0) for f in figures) if figures else None
+        if name == "round_trips":
+            return figures[-1].get("round_trips")
+        if name == "handshake_time":
+            return figures[-1].get("handshake_time")
+        return None
+
+    def _integrity(self, client: str, outcomes: list[dict]) -> bool:
+        """On every connection that carried a request, the client received
+        exactly the server's response, by sha256 of the bytes it reported.
+        (gnutls-cli --resume, for one, only sends on its last connection.)"""
+        server = self.scenario.server(self.scenario.client(client).server)
+        wanted = hashlib.sha256(http_response(server.response)).hexdigest()
+        carried = [o for o in outcomes if o["bytes_sent"] > 0]
+        return bool(carried) and all(o["connected"] and o["received_sha256"] == wanted
+                                     for o in carried)
