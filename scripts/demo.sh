@@ -4,4 +4,4 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/scripts/provision.sh"
 cd "$here"
-exec "$here/.venv/bin/tlslab" ping topologies/lan.yaml "$@"
+exec "$here/.venv/bin/tlslab" run scenarios/tls12-rsa.yaml -k openssl "$@"

@@ -25,6 +25,8 @@ CLIENT_EXPECTATIONS = {
     "duplicate_acks": "a count or range (from the capture)",
     "round_trips": "a count or range: round trips before the first application byte",
     "handshake_time": "a duration range, like 100ms..300ms (SYN to handshake complete)",
+    "tcp_handshake": "complete: SYN, SYN-ACK and ACK all seen in the capture",
+    "closed_by": "fin or rst: how the capture shows the connection closing",
 }
 CAPTURE_EXPECTATIONS = {"drops": "kernel drops reported by tcpdump, normally 0"}
 
@@ -54,6 +56,12 @@ def _value(name: str, v: Reader, parse_range) -> Any:
         text = v.text(name)
         if text not in ("complete", "failed"):
             raise v.error("handshake must be 'complete' or 'failed'")
+        return text
+    if name in ("tcp_handshake", "closed_by"):
+        text = v.text(name)
+        allowed = ("complete",) if name == "tcp_handshake" else ("fin", "rst")
+        if text not in allowed:
+            raise v.error(f"{name} must be {' or '.join(allowed)}")
         return text
     if name in ("resumed", "data_integrity"):
         return v.boolean(name)

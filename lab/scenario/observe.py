@@ -50,6 +50,10 @@ class Observer:
             return figures[-1].get("round_trips")
         if name == "handshake_time":
             return figures[-1].get("handshake_time")
+        if name == "tcp_handshake":
+            return "complete" if all(f.get("tcp_handshake_rtt") for f in figures) else "incomplete"
+        if name == "closed_by":
+            return figures[-1].get("closed_by")
         return None
 
     def _integrity(self, client: str, outcomes: list[dict]) -> bool:

@@ -57,6 +57,8 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     servers = {}
     with Lab(scenario.topology, run_dir=run_dir, engine=engine, seed=seed) as lab:
         links = _link_record(lab)
+        progress("measuring paths")
+        paths = _measure_paths(lab, scenario)
         captures = HostCaptures(lab, os.path.join(run_dir, "captures"))
         captures.start()
         try:
@@ -75,10 +77,12 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     result = RunResult(scenario, run_dir)
     result.data = {
         "scenario": scenario.name, "file": scenario.path, "cell": dict(scenario.cell),
-        "seed": seed, "tlslab_version": __version__, "links": links,
+        "seed": seed, "tlslab_version": __version__, "links": links, "paths": paths,
         "captures": [vars(c) for c in capture_stats],
         "connections": _connections(scenario, outcomes, lab),
     }
+    from lab.scenario.tcpfigures import attach
+    attach(result.data["connections"], capture_stats)
     from lab.scenario.observe import Observer
     observer = Observer(scenario, result.data, run_dir)
     result.checked = expect.check(scenario.expectations, observer.value)
@@ -110,6 +114,22 @@ def _link_record(lab) -> list[dict]:
         if link.faults:
             entry["faults"] = list(link.faults)
         out.append(entry)
+    return out
+
+
+def _measure_paths(lab, scenario) -> list[dict]:
+    """Ping each client's server before the captures start: it measures the
+    path RTT the scenario ran over, and it resolves ARP on every hop, so the
+    first SYN is not held back by address resolution (a real network's
+    caches are warm too; the arp-spoof MITM modes poison them anyway)."""
+    from lab.net.reach import ping
+
+    pairs = dict.fromkeys((c.host, scenario.server(c.server).host) for c in scenario.clients)
+    out = []
+    for src, dst in pairs:
+        r = ping(lab, src, dst, count=3)
+        out.append({"from": src, "to": dst, "address": r.address, "reached": r.ok,
+                    "rtt_min_ms": r.rtt_ms})
     return out
 
 
