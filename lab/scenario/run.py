@@ -74,6 +74,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
                 handle.stop()
             time.sleep(0.05)  # let the last FIN/ACKs reach every capture
             capture_stats = captures.stop()
+    _attach_relay_stats(links, run_dir)
     result = RunResult(scenario, run_dir)
     result.data = {
         "scenario": scenario.name, "file": scenario.path, "cell": dict(scenario.cell),
@@ -115,6 +116,25 @@ def _link_record(lab) -> list[dict]:
             entry["faults"] = list(link.faults)
         out.append(entry)
     return out
+
+
+def _attach_relay_stats(links: list[dict], run_dir: str) -> None:
+    """What each relay measured it did (written when it stopped), and the
+    scripted faults that fired."""
+    for n, entry in enumerate(links, start=1):
+        if entry["engine"] != "relay":
+            continue
+        base = os.path.join(run_dir, "impair", f"link{n}")
+        try:
+            with open(f"{base}-stats.json") as fh:
+                entry["relay_stats"] = json.load(fh)
+        except (OSError, ValueError):
+            entry["relay_stats"] = None
+        try:
+            with open(f"{base}-faults.jsonl") as fh:
+                entry["faults_fired"] = [json.loads(line) for line in fh if line.strip()]
+        except (OSError, ValueError):
+            entry["faults_fired"] = []
 
 
 def _measure_paths(lab, scenario) -> list[dict]:
