@@ -27,6 +27,7 @@ def register(sub) -> None:
     p = sub.add_parser("up", help="bring a lab up in Mininet's CLI; tear down on exit")
     p.add_argument("topology", metavar="TOPOLOGY")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    _lab_options(p)
     p.set_defaults(run=cmd_up)
 
     p = sub.add_parser("exec", help="run one command on a host of a fresh lab")
@@ -34,11 +35,13 @@ def register(sub) -> None:
     p.add_argument("host", metavar="HOST")
     p.add_argument("argv", nargs="+", metavar="CMD", help="the command, after --")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    _lab_options(p)
     p.set_defaults(run=cmd_exec)
 
     p = sub.add_parser("ping", help="bring a lab up, ping every pair that should reach, tear down")
     p.add_argument("topology", metavar="TOPOLOGY")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    _lab_options(p)
     p.set_defaults(run=cmd_ping)
 
     p = sub.add_parser("doctor", help="report kernel features, tools and engines")
@@ -54,6 +57,18 @@ def register(sub) -> None:
     show.add_argument("files", nargs="+", metavar="FILE")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(run=cmd_pki_show)
+
+
+def _lab_options(p) -> None:
+    p.add_argument("--engine", choices=("netem", "relay"),
+                   help="force the impairment engine (default: netem where the kernel has it)")
+    p.add_argument("--seed", type=int, default=1, help="seed for the relay's randomness (1)")
+
+
+def _lab(topo, args):
+    from lab.net.lab import Lab
+
+    return Lab(topo, run_dir=args.out, engine=args.engine, seed=args.seed)
 
 
 def _load(path: str):
@@ -134,10 +149,8 @@ def cmd_run(args, env) -> int:
 def cmd_up(args, env) -> int:
     from mininet.cli import CLI
 
-    from lab.net.lab import Lab
-
     topo = _load(args.topology)
-    with Lab(topo, run_dir=args.out) as lab:
+    with _lab(topo, args) as lab:
         env.out(f"lab '{topo.name}' is up (run directory {lab.run_dir}); "
                 "type 'exit' to tear it down")
         CLI(lab.net)
@@ -146,12 +159,10 @@ def cmd_up(args, env) -> int:
 
 
 def cmd_exec(args, env) -> int:
-    from lab.net.lab import Lab
-
     topo = _load(args.topology)
     _require_host(topo, args.host)
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-    with Lab(topo, run_dir=args.out) as lab:
+    with _lab(topo, args) as lab:
         host = lab.host(args.host)
         proc = host.popen(argv, stdout=env.stdout, stderr=env.stderr)
         code = proc.wait()
@@ -162,11 +173,10 @@ def cmd_exec(args, env) -> int:
 
 
 def cmd_ping(args, env) -> int:
-    from lab.net.lab import Lab
     from lab.net.reach import ping_pairs
 
     topo = _load(args.topology)
-    with Lab(topo, run_dir=args.out) as lab:
+    with _lab(topo, args) as lab:
         env.out(f"lab '{topo.name}' up in {lab.run_dir}")
         results = ping_pairs(lab, topo.reach)
     failed = [r for r in results if not r.ok]
