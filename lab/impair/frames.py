@@ -142,17 +142,6 @@ def parse(frame: bytes) -> Packet | None:
     return Packet(version, proto, src, dst, l4=l4, end=end)
 
 
-def header_end(frame: bytes) -> tuple[int, int]:
-    """(start of the L4 header, start of its payload) for corrupting past the headers.
-
-    Non-IP frames give (14, 14): everything after the Ethernet header.
-    """
-    pkt = parse(frame)
-    if pkt is None:
-        return 14, 14
-    return pkt.l4, pkt.payload or pkt.l4
-
-
 def flags_text(flags: int) -> str:
     return "".join(letter for bit, letter in enumerate(_FLAG_LETTERS) if flags & (1 << bit))
 

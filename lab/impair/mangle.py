@@ -29,7 +29,7 @@ def corrupt(frame: bytes, u: float, *, fix_checksum: bool = False,
     pos = min(pos, end - 1)
     out = bytearray(frame)
     out[pos] ^= 0xFF
-    if fix_checksum and pkt is not None and pkt.payload and pos >= pkt.payload:
+    if fix_checksum and pkt is not None and pkt.payload:
         _update_checksum(out, pkt, pos, frame[pos])
     return bytes(out)
 
@@ -47,8 +47,8 @@ def _checksum_offset(pkt: frames.Packet) -> int | None:
 def _update_checksum(out: bytearray, pkt: frames.Packet, pos: int, old_byte: int) -> None:
     """RFC 1624 incremental update: HC' = ~(~HC + ~m + m') for the changed word."""
     where = _checksum_offset(pkt)
-    if where is None:
-        return
+    if where is None or where <= pos <= where + 1:
+        return  # no checksum, or the damage is in the checksum itself
     old_sum = (out[where] << 8) | out[where + 1]
     if pkt.proto == frames.UDP and pkt.version == 4 and old_sum == 0:
         return  # IPv4 UDP without a checksum: nothing to keep valid

@@ -15,7 +15,7 @@ import struct
 SOL_PACKET = 263
 PACKET_RX_RING, PACKET_VERSION, TPACKET_V2 = 5, 10, 1
 TP_STATUS_USER, TP_STATUS_COPY, TP_STATUS_LOSING, TP_STATUS_CSUMNOTREADY = 1, 2, 4, 8
-FRAME_SIZE = 2048    # header + a 1514-byte frame (+ VLAN) fits; bigger ones are truncated
+SLOT_OVERHEAD = 128  # tpacket2_hdr + sockaddr_ll + alignment, before the frame
 BLOCK_SIZE = 1 << 20
 # tp_status, tp_len, tp_snaplen, tp_mac, tp_net, tp_sec, tp_nsec
 _HDR = struct.Struct("IIIHHII")
@@ -25,24 +25,35 @@ PACKET_OUTGOING = 4
 _ZERO = b"\0\0\0\0"
 
 
+def slot_size(mtu: int) -> int:
+    """Smallest power of two (>= 2048) holding a slot header and an MTU-sized
+    frame with Ethernet and two VLAN headers."""
+    size = 2048
+    while size < SLOT_OVERHEAD + mtu + 22:
+        size *= 2
+    return size
+
+
 class RxRing:
-    def __init__(self, sock: socket.socket, frames: int = 8192):
-        per_block = BLOCK_SIZE // FRAME_SIZE
+    def __init__(self, sock: socket.socket, mtu: int = 1500, frames: int = 8192):
+        self.slot = slot_size(mtu)
+        block = max(BLOCK_SIZE, self.slot)
+        per_block = block // self.slot
         blocks = max(1, frames // per_block)
         self.frames = blocks * per_block
         sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
         sock.setsockopt(SOL_PACKET, PACKET_RX_RING,
-                        struct.pack("IIII", BLOCK_SIZE, blocks, FRAME_SIZE, self.frames))
-        self.map = mmap.mmap(sock.fileno(), BLOCK_SIZE * blocks,
+                        struct.pack("IIII", block, blocks, self.slot, self.frames))
+        self.map = mmap.mmap(sock.fileno(), block * blocks,
                              mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self.index = 0
-        self.truncated = 0       # frames longer than FRAME_SIZE allows (GSO/GRO on)
+        self.truncated = 0       # frames longer than the MTU (GSO/GRO on)
         self.partial_checksum = 0  # sender left the checksum to offload (tx offload on)
 
     def read(self, limit: int) -> list[tuple[bytes, int]]:
         """Up to `limit` (frame, kernel receive time in CLOCK_REALTIME ns) pairs."""
         out = []
-        mm, unpack, size, frames = self.map, _HDR.unpack_from, FRAME_SIZE, self.frames
+        mm, unpack, size, frames = self.map, _HDR.unpack_from, self.slot, self.frames
         index = self.index
         for _ in range(limit):
             off = index * size

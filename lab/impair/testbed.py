@@ -68,9 +68,15 @@ class Testbed:
     b: NetnsRunner
     a_ip: str
     b_ip: str
+    workdir: str
     relay_host: NetnsRunner | None = None
     relay: RelayHandle | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def pids(self) -> list[int]:
+        """Every process the testbed's runners started (for leak checks)."""
+        runners = [self.a, self.b] + ([self.relay_host] if self.relay_host else [])
+        return [proc.pid for runner in runners for proc in runner.processes]
 
 
 def _namespace(stack: contextlib.ExitStack, name: str) -> None:
@@ -100,9 +106,12 @@ def _mac(ns: str, ifname: str) -> str:
 def relay_testbed(workdir: str, impair: tuple[Impairment, Impairment] = (Impairment(), Impairment()),
                   faults: Sequence[Any] = (), seed: int = 0, relay: bool = True,
                   static_arp: bool = True, event_log: bool = False,
-                  names: tuple[str, str] = ("a", "b")) -> Iterator[Testbed]:
-    """a(10.99.N.1) - [relay ra|rb] - b(10.99.N.2); relay=False joins a and b directly."""
-    tag = f"tlt-{secrets.token_hex(3)}"
+                  names: tuple[str, str] = ("a", "b"), tag: str | None = None) -> Iterator[Testbed]:
+    """a(10.99.N.1) - [relay ra|rb] - b(10.99.N.2); relay=False joins a and b directly.
+
+    Namespaces are `<tag>-a/-b/-r`, tag defaulting to tlt-<random>.
+    """
+    tag = tag or f"tlt-{secrets.token_hex(3)}"
     subnet = f"10.99.{secrets.randbelow(250) + 1}"
     a_ns, b_ns, r_ns = f"{tag}-a", f"{tag}-b", f"{tag}-r"
     with contextlib.ExitStack() as stack:
@@ -129,7 +138,7 @@ def relay_testbed(workdir: str, impair: tuple[Impairment, Impairment] = (Impairm
             _ip("-n", b_ns, "neigh", "replace", a_ip, "lladdr", _mac(a_ns, "va"), "dev", "vb",
                 "nud", "permanent")
         bed = Testbed(NetnsRunner(a_ns, names[0], a_ip), NetnsRunner(b_ns, names[1], b_ip),
-                      a_ip, b_ip)
+                      a_ip, b_ip, workdir)
         stack.callback(bed.a.close)
         stack.callback(bed.b.close)
         if relay:

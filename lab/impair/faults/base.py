@@ -125,6 +125,6 @@ def parse_faults(specs: Any, a: str, b: str, where: Location | None = None) -> t
     """A link's `faults:` list -> Faults, in order (they are applied in this order)."""
     if specs is None:
         return ()
-    if not isinstance(specs, list):
+    if not isinstance(specs, (list, tuple)):
         raise InputError(f"faults must be a list, not {specs!r}", where)
     return tuple(parse_fault(entry, a, b, f"faults[{i}]", where) for i, entry in enumerate(specs))

@@ -71,7 +71,7 @@ class Match:
 
 
 def _names(value: Any, table: Mapping[str, Any], what: str, where: Location | None) -> list:
-    items = value if isinstance(value, list) else [value]
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
     if not items:
         raise InputError(f"{what}: give at least one of {', '.join(table)}", where)
     out = []
