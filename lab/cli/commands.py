@@ -44,6 +44,15 @@ def register(sub) -> None:
     _lab_options(p)
     p.set_defaults(run=cmd_ping)
 
+    p = sub.add_parser("links", help="show a topology's links; --verify measures them in a fresh lab")
+    p.add_argument("topology", metavar="TOPOLOGY")
+    p.add_argument("--verify", action="store_true", help="bring the lab up and measure every impaired link")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--probes", type=int, default=2000, help="UDP probes per link (2000)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<time>-<name>)")
+    _lab_options(p)
+    p.set_defaults(run=cmd_links)
+
     p = sub.add_parser("doctor", help="report kernel features, tools and engines")
     p.set_defaults(run=cmd_doctor)
 
@@ -186,6 +195,28 @@ def cmd_ping(args, env) -> int:
     env.out(f"{len(results) - len(failed)} of {len(results)} pairs reached each other; "
             "lab torn down")
     return ExitStatus.EXPECTATION_FAILED if failed else ExitStatus.OK
+
+
+def cmd_links(args, env) -> int:
+    import json
+
+    from lab.net.links import plan_links
+    from lab.net.verify import render, verify_links
+
+    topo = _load(args.topology)
+    if not args.verify:
+        plans = plan_links(topo, args.engine)
+        rows = [{"link": p.label, "engine": p.engine or "wire",
+                 "impairments": [i.to_json() for i in p.link.impairments],
+                 "faults": list(p.link.faults)} for p in plans]
+        env.out(json.dumps(rows, indent=2) if args.json else "\n".join(
+            f"{r['link']}: {r['engine']}" for r in rows))
+        return ExitStatus.OK
+    with _lab(topo, args) as lab:
+        results = verify_links(lab, probes=args.probes)
+    env.out(json.dumps(results, indent=2) if args.json else render(results))
+    failed = [c for r in results for c in r.get("checks", []) if not c["passed"]]
+    return ExitStatus.EXPECTATION_FAILED if failed or any("error" in r for r in results) else ExitStatus.OK
 
 
 def cmd_doctor(args, env) -> int:

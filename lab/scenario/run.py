@@ -86,7 +86,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     attach(result.data["connections"], capture_stats)
     from lab.scenario.observe import Observer
     observer = Observer(scenario, result.data, run_dir)
-    result.checked = expect.check(scenario.expectations, observer.value)
+    result.checked = expect.check(scenario.expectations, observer.value) + _impairment_checks(links)
     result.data["expectations"] = [c.to_json() for c in result.checked]
     result.data["verdict"] = "pass" if result.passed else "fail"
     _embed_secrets(run_dir, capture_stats)
@@ -118,6 +118,19 @@ def _link_record(lab) -> list[dict]:
     return out
 
 
+def _impairment_checks(links: list[dict]) -> list:
+    """Every relay-engine link is checked, asked for or not: an impairment
+    that was not applied exactly as configured makes the run fail."""
+    checks = []
+    for entry in links:
+        if entry["engine"] != "relay":
+            continue
+        serious = [p for p in entry["relay_problems"] if "real-time priority" not in p]
+        checks.append(expect.Checked(f"link {entry['link']}", "impairments_applied", "true",
+                                     "true" if not serious else "; ".join(serious), not serious))
+    return checks
+
+
 def _attach_relay_stats(links: list[dict], run_dir: str) -> None:
     """What each relay measured it did (written when it stopped), and the
     scripted faults that fired."""
@@ -130,6 +143,9 @@ def _attach_relay_stats(links: list[dict], run_dir: str) -> None:
                 entry["relay_stats"] = json.load(fh)
         except (OSError, ValueError):
             entry["relay_stats"] = None
+        from lab.impair.control import problems
+        entry["relay_problems"] = (problems(entry["relay_stats"]) if entry["relay_stats"]
+                                   else ["the relay wrote no statistics: it did not stop cleanly"])
         try:
             with open(f"{base}-faults.jsonl") as fh:
                 entry["faults_fired"] = [json.loads(line) for line in fh if line.strip()]

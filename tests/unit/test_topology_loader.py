@@ -75,7 +75,7 @@ def test_cli_validate_bad_file_exits_2_with_one_line(name):
     assert "Traceback" not in err.getvalue()
 
 
-@pytest.mark.parametrize("name", ["lan", "routed", "wan"])
+@pytest.mark.parametrize("name", ["lan", "routed", "wan", "lossy-lan"])
 def test_shipped_topologies_load(name):
     topo = load_topology(os.path.join(TOPOLOGIES, f"{name}.yaml"))
     assert topo.name == name
