@@ -87,3 +87,18 @@ def test_bad_topology_given_to_exec_changes_nothing(name, clean_system, tlslab_c
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"tlslab: tests/data/bad/{name}:")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
+def test_interrupt_tears_the_lab_down(sig, code, clean_system, tmp_path):
+    known = set(os.listdir(REGISTRY)) if os.path.isdir(REGISTRY) else set()
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "lab", "exec", "--out", str(tmp_path / "run"),
+         "topologies/routed.yaml", "client", "--", "sleep", "300"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = _wait_for_lab_up(known)
+    runner.send_signal(sig)
+    _, err = runner.communicate(timeout=30)
+    assert runner.returncode == code, err
+    assert "interrupted; the lab was torn down" in err and "Traceback" not in err
+    assert not os.path.exists(f"/run/netns/{state['outer_netns']}")
