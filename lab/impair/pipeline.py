@@ -38,6 +38,7 @@ class Direction:
         self._fired = [0] * len(self.faults)
         self.fault_counts = {f.kind: 0 for f in self.faults}
         self._rng = direction_rng(seed, label, "faults")
+        self._seed = seed
         self._log = log
         self._events = events
         self.held: list[_Held] = []
@@ -45,6 +46,15 @@ class Direction:
         self.scheduler = Scheduler(imp, seed, label, self._on_event if events else None)
         if not self.faults:
             self.process = self._plain  # the hot path: no parsing per frame
+
+    def set_impairment(self, imp: Impairment) -> None:
+        """Replace the impairment mid-run (a scenario's link step). Frames
+        already scheduled keep their release times; counters carry over."""
+        counts = self.scheduler.counts
+        self.scheduler = Scheduler(imp, self._seed, self.label,
+                                   self._on_event if self._events else None)
+        for kind, n in counts.items():
+            self.scheduler.counts[kind] = self.scheduler.counts.get(kind, 0) + n
 
     @property
     def fixed_delay(self) -> int | None:

@@ -154,8 +154,9 @@ def _realtime() -> str:
         return f"no: {exc}"
 
 
-def run(cfg: RelayConfig) -> dict:
-    """Relay until SIGTERM/SIGINT; returns (and writes) the stats."""
+def run(cfg: RelayConfig, path: str | None = None) -> dict:
+    """Relay until SIGTERM/SIGINT; returns (and writes) the stats. SIGHUP
+    re-reads the impairments from `path` (faults stay as they were)."""
     (sock_a, ring_a), (sock_b, ring_b) = open_socket(cfg.a_if), open_socket(cfg.b_if)
     stop = []
     wake_r, wake_w = socket.socketpair()
@@ -164,6 +165,8 @@ def run(cfg: RelayConfig) -> dict:
     signal.set_wakeup_fd(wake_w.fileno())
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.append(True))
+    reload: list = []
+    signal.signal(signal.SIGHUP, lambda *_: reload.append(True))
 
     realtime = _realtime() if cfg.realtime else "off in config"
     t0, wall0 = time.monotonic_ns(), time.time()
@@ -180,8 +183,16 @@ def run(cfg: RelayConfig) -> dict:
         with open(cfg.ready, "w") as fh:
             fh.write(f"{os.getpid()}\n")
     heap: list = []
+
+    def reconfigure() -> None:
+        new = RelayConfig.load(path) if path else cfg
+        for link in links.values():
+            imp = new.a_to_b if link.direction.label == ab else new.b_to_a
+            link.direction.set_impairment(imp)
+            link.fixed = link.direction.fixed_delay
+
     try:
-        _loop(links, heap, [sock_a, sock_b, wake_r], wake_r, stop, t0)
+        _loop(links, heap, [sock_a, sock_b, wake_r], wake_r, stop, t0, reload, reconfigure)
     finally:
         stats: dict = {"duration_s": round((time.monotonic_ns() - t0) / 1e9, 3),
                        "realtime": realtime}
@@ -204,13 +215,17 @@ def run(cfg: RelayConfig) -> dict:
     return stats
 
 
-def _loop(links: dict, heap: list, readable: list, wake_r, stop: list, t0: int) -> None:
+def _loop(links: dict, heap: list, readable: list, wake_r, stop: list, t0: int,
+          reload: list | None = None, reconfigure=None) -> None:
     mono, time_ns = time.monotonic_ns, time.time_ns
     push, pop = heapq.heappush, heapq.heappop
     seq = 0
     # Only links with hold faults can have frames waiting outside the heap.
     holding = [link for link in links.values() if link.direction.can_hold]
     while not stop:
+        if reload:
+            reload.clear()
+            reconfigure()
         now = mono() - t0
         while heap and heap[0][0] <= now:
             _, _, frame, link = pop(heap)
@@ -271,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="relay config JSON")
     args = parser.parse_args(argv)
     try:
-        run(RelayConfig.load(args.config))
+        run(RelayConfig.load(args.config), args.config)
     except LabError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return int(exc.exit_status)

@@ -69,11 +69,14 @@ class Link:
     # re-parsed by the relay); both empty when the link is a plain wire.
     impairments: tuple[Any, ...] = ()
     faults: tuple[Any, ...] = ()
+    # A scenario step changes this link while it runs, so it needs an engine
+    # even if it starts out as a plain wire.
+    dynamic: bool = False
     where: Location | None = field(default=None, compare=False)
 
     @property
     def impaired(self) -> bool:
-        return any(self.impairments) or bool(self.faults)
+        return any(self.impairments) or bool(self.faults) or self.dynamic
 
 
 @dataclass(frozen=True)

@@ -89,15 +89,50 @@ def start_relays(lab, plans: list[LinkPlan], seed: int) -> list:
         proc = lab.outer.popen([sys.executable, "-m", "lab.impair.relay", "--config", f"{base}.json"],
                                stdout=log, stderr=log)
         log.close()
-        started.append((plan, proc, config))
+        started.append(Relay(plan, proc, config, f"{base}.json"))
     deadline = time.monotonic() + 10
-    for plan, proc, config in started:
-        while not os.path.exists(config.ready):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise LabFailure(f"impairment relay for link {plan.label} did not start; "
-                                 f"see {lab.run_dir}/logs/relay{plan.index}.log")
+    for relay in started:
+        while not os.path.exists(relay.config.ready):
+            if relay.proc.poll() is not None or time.monotonic() > deadline:
+                raise LabFailure(f"impairment relay for link {relay.plan.label} did not start; "
+                                 f"see {lab.run_dir}/logs/relay{relay.plan.index}.log")
             time.sleep(0.005)
     return started
+
+
+@dataclass
+class Relay:
+    plan: LinkPlan
+    proc: object
+    config: object  # lab.impair.config.RelayConfig
+    path: str
+
+
+def change_link(lab, index: int, impairments) -> str:
+    """Apply new impairments to link `index` (1-based) of a running lab;
+    returns the engine that applied them."""
+    import dataclasses
+    import signal
+
+    plan = lab.plans[index - 1]
+    a2b, b2a = impairments
+    if plan.engine == "relay":
+        relay = next(r for r in lab.relays if r.plan.index == index)
+        relay.config = dataclasses.replace(relay.config, a_to_b=a2b, b_to_a=b2a)
+        relay.config.write(relay.path)
+        relay.proc.send_signal(signal.SIGHUP)  # the relay re-reads its impairments
+    elif plan.engine == "netem":
+        from lab.impair.params import netem_args
+
+        pa, pb = lab.ports[index - 1]
+        for imp, port in zip((a2b, b2a), (pa, pb)):
+            runner = lab.outer if port.outer else lab.hosts[port.node]
+            done = runner.run(["tc", "qdisc", "replace", "dev", port.name, "root", *netem_args(imp)])
+            if done.returncode != 0:
+                raise LabFailure(f"tc on {port.name} failed: {done.stderr.decode().strip()}")
+    else:
+        raise LabFailure(f"link {plan.label} has no impairment engine to change")
+    return plan.engine
 
 
 def netem_commands(lab, plans: list[LinkPlan], ports) -> list[tuple[list[str], None]]:

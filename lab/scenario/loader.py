@@ -30,7 +30,7 @@ SERVER_KEYS = {"host", "impl", "port", "cert", "versions", "ciphers", "groups", 
                "client_auth", "tickets"}
 CLIENT_KEYS = {"host", "impl", "server", "sni", "verify", "trust", "pin", "versions", "ciphers",
                "groups", "send", "cert", "connections", "resume", "timeout"}
-STEP_ACTIONS = {"start", "run", "stop", "wait", "exec"}
+STEP_ACTIONS = {"start", "run", "stop", "wait", "exec", "link"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -101,7 +101,8 @@ def _parse(root: Reader, cell) -> Scenario:
     if not clients:
         raise top["clients"].error("clients is empty; a scenario runs at least one client")
     _check_paths(topology, servers, clients, top["clients"])
-    steps = _steps(top.get("steps"), servers, clients, hosts)
+    steps = _steps(top.get("steps"), servers, clients, hosts, topology)
+    topology = _mark_dynamic(topology, steps)
     expectations = expect_mod.parse(top.get("expect"), clients)
     seed = top["seed"].integer("seed", minimum=0) if "seed" in top else 1
     description = top["description"].text("description") if "description" in top else ""
@@ -139,13 +140,7 @@ def _override_links(topo: Topology, reader: Reader) -> Topology:
         fields = item.mapping("a link override", {"endpoints", "impair", "faults"})
         if "endpoints" not in fields:
             raise item.error("a link override needs 'endpoints' naming a topology link")
-        ends = [e.text("endpoint") for e in fields["endpoints"].sequence("endpoints")]
-        wanted = {e.split(":")[0] for e in ends}
-        match = [i for i, l in enumerate(links) if {l.a.node, l.b.node} == wanted]
-        if len(ends) != 2 or not match:
-            raise fields["endpoints"].error(f"no link between {' and '.join(ends)} in "
-                                            f"topology '{topo.name}'")
-        i = match[0]
+        i = _find_link(topo, fields["endpoints"])
         impairments, faults = parse_link_effects(fields, links[i].a.node, links[i].b.node)
         links[i] = dataclasses.replace(links[i], impairments=impairments or links[i].impairments,
                                        faults=faults or links[i].faults)
@@ -277,7 +272,27 @@ def _check_paths(topology, servers, clients, where: Reader) -> None:
                              client.where)
 
 
-def _steps(reader: Reader | None, servers, clients, hosts) -> tuple[Step, ...]:
+def _find_link(topo: Topology, reader: Reader) -> int:
+    ends = [e.text("endpoint") for e in reader.sequence("endpoints")]
+    wanted = {e.split(":")[0] for e in ends}
+    match = [i for i, l in enumerate(topo.links) if {l.a.node, l.b.node} == wanted]
+    if len(ends) != 2 or not match:
+        raise reader.error(f"no link between {' and '.join(ends)} in topology '{topo.name}'")
+    return match[0]
+
+
+def _mark_dynamic(topo: Topology, steps) -> Topology:
+    import dataclasses
+
+    changed = {int(s.target) for s in steps if s.action == "link"}
+    if not changed:
+        return topo
+    links = tuple(dataclasses.replace(l, dynamic=True) if i in changed else l
+                  for i, l in enumerate(topo.links))
+    return dataclasses.replace(topo, links=links)
+
+
+def _steps(reader: Reader | None, servers, clients, hosts, topo) -> tuple[Step, ...]:
     if reader is None:  # default: start every server, run every client in order, stop
         return tuple([Step("start", s.name) for s in servers] +
                      [Step("run", c.name) for c in clients])
@@ -291,6 +306,14 @@ def _steps(reader: Reader | None, servers, clients, hosts) -> tuple[Step, ...]:
         (action, value), = f.items()
         if action == "wait":
             out.append(Step("wait", seconds=parse_seconds(value), where=item.where))
+        elif action == "link":
+            g = value.mapping("link", {"endpoints", "impair"})
+            if "endpoints" not in g or "impair" not in g:
+                raise value.error("a link step needs 'endpoints' and the new 'impair'")
+            index = _find_link(topo, g["endpoints"])
+            link = topo.links[index]
+            impairments, _ = parse_link_effects({"impair": g["impair"]}, link.a.node, link.b.node)
+            out.append(Step("link", target=str(index), impairments=impairments, where=item.where))
         elif action == "exec":
             g = value.mapping("exec", {"host", "argv"})
             argv = tuple(a.string("argv item") for a in g["argv"].sequence("argv")) \

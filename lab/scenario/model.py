@@ -60,12 +60,13 @@ class ClientDef:
 
 @dataclass(frozen=True)
 class Step:
-    """One action on the timeline: start, run, wait, stop, exec."""
+    """One action on the timeline: start, run, wait, stop, exec, link."""
 
     action: str
-    target: str | None = None
+    target: str | None = None        # server, client or host name; link number for `link`
     seconds: float = 0.0
     argv: tuple[str, ...] = ()
+    impairments: tuple[Any, ...] = ()  # for `link`: the new (a->b, b->a)
     where: Location | None = field(default=None, compare=False)
 
 

@@ -55,6 +55,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     pki = issue_all(scenario.certs, os.path.join(run_dir, "certs"))
     outcomes: dict[str, list] = {}
     servers = {}
+    changes: list[dict] = []
     with Lab(scenario.topology, run_dir=run_dir, engine=engine, seed=seed) as lab:
         links = _link_record(lab)
         progress("measuring paths")
@@ -64,7 +65,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
         try:
             for step in scenario.steps:
                 progress(f"step {step.action} {step.target or ''}".strip())
-                _do_step(lab, scenario, step, pki, servers, outcomes, run_dir)
+                _do_step(lab, scenario, step, pki, servers, outcomes, run_dir, changes)
             for handle in servers.values():
                 handle.stop()
             if keep_up is not None:
@@ -79,6 +80,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     result.data = {
         "scenario": scenario.name, "file": scenario.path, "cell": dict(scenario.cell),
         "seed": seed, "tlslab_version": __version__, "links": links, "paths": paths,
+        "link_changes": changes,
         "captures": [vars(c) for c in capture_stats],
         "connections": _connections(scenario, outcomes, lab),
     }
@@ -196,7 +198,7 @@ def scenario_cert(scenario, name):
     return next(c for c in scenario.certs if c.name == name)
 
 
-def _do_step(lab, scenario, step, pki, servers, outcomes, run_dir) -> None:
+def _do_step(lab, scenario, step, pki, servers, outcomes, run_dir, changes) -> None:
     logs = os.path.join(run_dir, "logs")
     if step.action == "start":
         s = scenario.server(step.target)
@@ -217,6 +219,14 @@ def _do_step(lab, scenario, step, pki, servers, outcomes, run_dir) -> None:
             impl.run_client(lab.host(c.host), spec, logs, timeout=c.timeout))
     elif step.action == "wait":
         time.sleep(step.seconds)
+    elif step.action == "link":
+        from lab.net.links import change_link
+
+        index = int(step.target) + 1
+        engine = change_link(lab, index, step.impairments)
+        a2b, b2a = step.impairments
+        changes.append({"link": lab.plans[index - 1].label, "engine": engine,
+                        "at": time.time(), "impairments": [a2b.to_json(), b2a.to_json()]})
     elif step.action == "exec":
         log = os.path.join(logs, f"{step.target}-exec.log")
         with open(log, "ab") as fh:
