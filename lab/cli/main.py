@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     commands.register(sub)
+    from lab.cli.interop_cmd import register_interop
+
+    register_interop(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -59,11 +60,13 @@ class LabState:
         return cls(owner=owner, **fields)
 
     def save(self) -> None:
-        payload = json.dumps(self.to_json(), indent=1)
-        os.makedirs(REGISTRY, exist_ok=True)
-        _atomic_write(self.registry_path, payload)
-        if os.path.isdir(self.run_dir):
-            _atomic_write(os.path.join(self.run_dir, "lab-state.json"), payload)
+        # Runners on several threads record processes at once (interop, pings).
+        with _SAVE_LOCK:
+            payload = json.dumps(self.to_json(), indent=1)
+            os.makedirs(REGISTRY, exist_ok=True)
+            _atomic_write(self.registry_path, payload)
+            if os.path.isdir(self.run_dir):
+                _atomic_write(os.path.join(self.run_dir, "lab-state.json"), payload)
 
     def forget(self) -> None:
         """Drop the registry entry; the run directory keeps its copy."""
@@ -77,8 +80,11 @@ class LabState:
         self.save()
 
 
+_SAVE_LOCK = threading.Lock()
+
+
 def _atomic_write(path: str, payload: str) -> None:
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as fh:
         fh.write(payload)
     os.replace(tmp, path)

@@ -42,8 +42,9 @@ def common_args(spec: ServerSpec | ClientSpec) -> list[str]:
 
 
 def server_argv(spec: ServerSpec) -> list[str]:
+    # -cert_chain: -cert alone sends only the leaf, never the intermediates.
     argv = ["openssl", "s_server", "-accept", str(spec.port), "-cert", spec.cert,
-            "-key", spec.key, "-HTTP", "-http_server_binmode", *common_args(spec)]
+            "-cert_chain", spec.cert, "-key", spec.key, "-HTTP", "-http_server_binmode", *common_args(spec)]
     if spec.client_ca:
         argv += ["-Verify", "1", "-CAfile", spec.client_ca, "-verify_return_error"]
     if not spec.resumption:

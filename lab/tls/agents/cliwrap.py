@@ -42,7 +42,10 @@ def run(argv: list[str], stdin: bytes, timeout: float) -> dict:
     _children.append(proc)
     # Keep stdin open until the tool exits: gnutls-cli closes the TLS session
     # on EOF, which would race the server's reply.
-    os.write(proc.stdin.fileno(), stdin)
+    try:
+        os.write(proc.stdin.fileno(), stdin)
+    except BrokenPipeError:
+        pass  # the tool already exited (a fast rejection): its output says why
     chunks: dict[str, list] = {"stdout": [], "stderr": []}
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
