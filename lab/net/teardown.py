@@ -62,5 +62,10 @@ def teardown(state: LabState, grace: float = 0.5) -> list[str]:
 
 
 def _undo(item: dict) -> list[str]:
-    """Revert one recorded change outside the lab's namespaces (none yet)."""
+    """Revert one recorded change (an attack's ARP poisoning, NAT rules,
+    sysctls, port mirrors) by the module that made it."""
+    from lab.mitm import UNDO_KINDS, undo
+
+    if item.get("kind") in UNDO_KINDS:
+        return undo(item)
     return [f"unknown undo record {item!r}"]

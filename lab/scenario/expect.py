@@ -26,12 +26,23 @@ CLIENT_EXPECTATIONS = {
     "round_trips": "a count or range: round trips before the first application byte",
     "handshake_time": "a duration range, like 100ms..300ms (SYN to handshake complete)",
     "tcp_handshake": "complete: SYN, SYN-ACK and ACK all seen in the capture",
+    "eavesdropper_sees_certificate": "true or false: a passive mitm read the server's "
+                                     "certificate (subject, issuer) off the wire",
+    "eavesdropper_sees_sni": "true or false: a passive mitm read the server name off the wire",
     "closed_by": "fin or rst: how the capture shows the connection closing",
 }
 CAPTURE_EXPECTATIONS = {"drops": "kernel drops reported by tcpdump, normally 0"}
+MITM_EXPECTATIONS = {
+    "arp_poisoned": "true: the victims' captures hold the poisoning replies and their ARP "
+                    "caches showed the mitm's MAC",
+    "mitm_certificate_presented": "true: a client's capture shows the leaf the proxy forged",
+    "mitm_saw_plaintext": "true or false: the mitm read application data in the clear",
+    "mitm_saw_request": "true: the mitm's plaintext log holds exactly the bytes a client "
+                        "sent (by sha256)",
+}
 
 
-def parse(reader: Reader | None, clients) -> tuple[Expectation, ...]:
+def parse(reader: Reader | None, clients, has_mitm: bool = False) -> tuple[Expectation, ...]:
     from lab.scenario.units import parse_range
 
     if reader is None:
@@ -41,11 +52,14 @@ def parse(reader: Reader | None, clients) -> tuple[Expectation, ...]:
     for subject, r in reader.mapping("expect").items():
         if subject == "captures":
             allowed = CAPTURE_EXPECTATIONS
+        elif subject == "mitm" and has_mitm:
+            allowed = MITM_EXPECTATIONS
         elif subject in names:
             allowed = CLIENT_EXPECTATIONS
         else:
             raise r.error(f"expect names '{subject}', which is neither a client of this "
-                          f"scenario ({', '.join(sorted(names))}) nor 'captures'")
+                          f"scenario ({', '.join(sorted(names))}), 'captures', nor 'mitm' "
+                          "(with a mitm: section)")
         for name, v in r.mapping(f"expectations of {subject}", set(allowed)).items():
             out.append(Expectation(subject, name, _value(name, v, parse_range), v.where))
     return tuple(out)
@@ -63,7 +77,8 @@ def _value(name: str, v: Reader, parse_range) -> Any:
         if text not in allowed:
             raise v.error(f"{name} must be {' or '.join(allowed)}")
         return text
-    if name in ("resumed", "data_integrity"):
+    if name in ("resumed", "data_integrity") or name in MITM_EXPECTATIONS \
+            or name.startswith("eavesdropper_"):
         return v.boolean(name)
     if name == "version":
         text = v.string(name).removeprefix("TLSv")

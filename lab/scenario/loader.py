@@ -20,11 +20,11 @@ from lab.errors import InputError
 from lab.kinds import get_kind
 from lab.model.topology import Topology
 from lab.scenario import expect as expect_mod
-from lab.scenario.model import CertSpec, ClientDef, Scenario, ServerDef, Step
+from lab.scenario.model import CertSpec, ClientDef, MitmDef, Scenario, ServerDef, Step
 from lab.scenario.units import parse_seconds
 
 TOP_KEYS = {"name", "description", "topology", "links", "seed", "pki", "servers", "clients",
-            "steps", "expect", "matrix"}
+            "steps", "expect", "matrix", "mitm"}
 CERT_KEYS = {"names", "key", "variant", "intermediate", "client"}
 SERVER_KEYS = {"host", "impl", "port", "cert", "versions", "ciphers", "groups", "response",
                "client_auth", "tickets"}
@@ -103,11 +103,12 @@ def _parse(root: Reader, cell) -> Scenario:
     _check_paths(topology, servers, clients, top["clients"])
     steps = _steps(top.get("steps"), servers, clients, hosts, topology)
     topology = _mark_dynamic(topology, steps)
-    expectations = expect_mod.parse(top.get("expect"), clients)
+    mitm = _mitm(top.get("mitm"), topology)
+    expectations = expect_mod.parse(top.get("expect"), clients, mitm is not None)
     seed = top["seed"].integer("seed", minimum=0) if "seed" in top else 1
     description = top["description"].text("description") if "description" in top else ""
     return Scenario(name=name, path=root.path, topology=topology, certs=certs, servers=servers,
-                    clients=clients, steps=steps, expectations=expectations, seed=seed,
+                    clients=clients, steps=steps, expectations=expectations, seed=seed, mitm=mitm,
                     cell=tuple(cell), description=description)
 
 
@@ -238,8 +239,9 @@ def _client(name, r: Reader, hosts, servers, certs) -> ClientDef:
         raise f["server"].error(f"no server '{server}' in this scenario; servers: "
                                 f"{', '.join(s.name for s in servers) or 'none'}")
     trust = f["trust"].text("trust") if "trust" in f else "ca"
-    if trust not in ("ca", "none"):
-        raise f["trust"].error("trust must be 'ca' (the run's root CA) or 'none'")
+    if trust not in ("ca", "ca+attacker", "none"):
+        raise f["trust"].error("trust must be 'ca' (the run's root CA), 'ca+attacker' (also "
+                               "the attacker CA, as a corporate proxy makes clients do) or 'none'")
     verify = f["verify"].boolean("verify") if "verify" in f else True
     if trust == "none" and verify:
         raise f["trust"].error("trust: none leaves a verifying client nothing to trust; "
@@ -259,6 +261,31 @@ def _client(name, r: Reader, hosts, servers, certs) -> ClientDef:
         resume=f["resume"].boolean("resume") if "resume" in f else False,
         timeout=parse_seconds(f["timeout"]) if "timeout" in f else 10.0,
         where=r.where)
+
+
+def _mitm(reader: Reader | None, topology: Topology) -> MitmDef | None:
+    """`mitm: {host: mitm, mode: intercept, forge: ..., victims: [...], port: 443}`"""
+    if reader is None:
+        return None
+    from lab import mitm
+    from lab.mitm.targets import mitm_node, resolve_victims
+
+    fields = reader.mapping("mitm")
+    for key in ("host", "mode"):
+        if key not in fields:
+            raise reader.error(f"mitm needs '{key}'" + (
+                f", one of {', '.join(mitm.MODES)}" if key == "mode" else ""))
+    host = fields["host"].text("mitm host")
+    mode = fields["mode"].text("mitm mode")
+    rest = {k: r.plain() for k, r in fields.items() if k not in ("host", "mode")}
+    try:
+        mitm_node(topology, host)
+        config = mitm.parse_config(mode, rest)
+        adjacent = mode == "arp-spoof" or (mode in ("intercept", "downgrade") and config.spoof)
+        resolve_victims(topology, host, config.victims, adjacent=adjacent)
+    except InputError as exc:
+        raise reader.error(exc.message) from None
+    return MitmDef(host, mode, config, reader.where)
 
 
 def _check_paths(topology, servers, clients, where: Reader) -> None:

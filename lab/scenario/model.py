@@ -45,7 +45,7 @@ class ClientDef:
     server: str
     sni: str | None = None
     verify: bool = True
-    trust: str = "ca"                # ca | none
+    trust: str = "ca"                # ca | ca+attacker | none
     pin: str | None = None           # "server" (pin the server cert's key) or base64
     versions: tuple[str, ...] = ("1.2", "1.3")
     ciphers: tuple[str, ...] = ()
@@ -97,6 +97,17 @@ class Range:
 
 
 @dataclass(frozen=True)
+class MitmDef:
+    """The attack the scenario's mitm node runs (lab.mitm), from the first
+    client run to the end of the steps."""
+
+    host: str
+    mode: str
+    config: Any                      # lab.mitm.MitmConfig
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     path: str
@@ -107,6 +118,7 @@ class Scenario:
     steps: tuple[Step, ...]
     expectations: tuple[Expectation, ...]
     seed: int = 1
+    mitm: MitmDef | None = None
     cell: tuple[tuple[str, Any], ...] = ()   # matrix values of this cell
     description: str = ""
 

@@ -62,15 +62,19 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
         paths = _measure_paths(lab, scenario)
         captures = HostCaptures(lab, os.path.join(run_dir, "captures"))
         captures.start()
+        attack = None
         try:
             for step in scenario.steps:
+                if step.action == "run" and scenario.mitm and attack is None:
+                    progress(f"mitm {scenario.mitm.mode} on {scenario.mitm.host}")
+                    attack = _start_mitm(lab, scenario.mitm, pki, run_dir)
                 progress(f"step {step.action} {step.target or ''}".strip())
                 _do_step(lab, scenario, step, pki, servers, outcomes, run_dir, changes)
-            for handle in servers.values():
-                handle.stop()
             if keep_up is not None:
                 keep_up(lab)
         finally:
+            if attack is not None:
+                attack.stop()
             for handle in servers.values():
                 handle.stop()
             time.sleep(0.05)  # let the last FIN/ACKs reach every capture
@@ -81,6 +85,7 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
         "scenario": scenario.name, "file": scenario.path, "cell": dict(scenario.cell),
         "seed": seed, "tlslab_version": __version__, "links": links, "paths": paths,
         "link_changes": changes,
+        "mitm": attack.report() if attack is not None else None,
         "captures": [vars(c) for c in capture_stats],
         "connections": _connections(scenario, outcomes, lab),
     }
@@ -118,6 +123,19 @@ def _link_record(lab) -> list[dict]:
             entry["faults"] = list(link.faults)
         out.append(entry)
     return out
+
+
+def _start_mitm(lab, m, pki, run_dir):
+    """Start the attack with the PKI material its forge needs."""
+    import dataclasses
+
+    from lab import mitm
+
+    paths = {"ca_cert": pki.ca_bundle, "ca_key": pki.ca_key,
+             "trusted_ca_cert": pki.attacker_ca, "trusted_ca_key": pki.attacker_key}
+    needs = mitm.forge_needs(m.config.forge) if m.mode == "intercept" else ()
+    config = dataclasses.replace(m.config, **{k: paths[k] for k in needs})
+    return mitm.start(m.mode, lab, m.host, config, run_dir)
 
 
 def _impairment_checks(links: list[dict]) -> list:
@@ -187,7 +205,8 @@ def _client_spec(scenario, c, lab, pki, run_dir) -> ClientSpec:
     kwargs = {"data": c.send} if c.send is not None else {}
     return ClientSpec(
         address=lab.host(server.host).address, port=server.port,
-        sni=c.sni or server_cert.names[0], ca=pki.ca_bundle if c.trust == "ca" else None,
+        sni=c.sni or server_cert.names[0],
+        ca={"ca": pki.ca_bundle, "ca+attacker": pki.both_bundle}.get(c.trust),
         verify=c.verify, pin=pin, versions=c.versions, ciphers=c.ciphers, groups=c.groups,
         keylog=os.path.join(run_dir, "keys", f"{c.host}-{c.name}.keylog"),
         cert=client.chain if client else None, key=client.key if client else None,

@@ -90,14 +90,26 @@ def describe(out: Outcome, ssock: ssl.SSLSocket) -> None:
     cert_summary(out, ssock.getpeercert(binary_form=True))
 
 
+# OpenSSL errors where it aborts with an alert of its own (ssl/statem: SSLfatal).
+LOCAL_ALERTS = {
+    "INAPPROPRIATE_FALLBACK": "illegal_parameter",  # RFC 8446 4.1.3 downgrade sentinel seen
+}
+
+
 def failed(out: Outcome, exc: BaseException, stage: str) -> None:
     out.error_message = f"{stage}: {exc}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         out.error_class = "verify_failed"
         out.error_message = f"{stage}: {exc.verify_message} (verify error {exc.verify_code})"
-    elif isinstance(exc, ssl.SSLError) and alert_name(getattr(exc, "reason", None) or ""):
+    elif isinstance(exc, ssl.SSLError) and "ALERT_" in (getattr(exc, "reason", None) or "") \
+            and alert_name(exc.reason):
+        # Only OpenSSL's *_ALERT_* reasons are alerts from the peer; others
+        # (INAPPROPRIATE_FALLBACK, ...) are this side's own verdicts.
         out.error_class = "alert_received"
         out.alert_received = out.alert_received or alert_name(exc.reason)
+    elif isinstance(exc, ssl.SSLError) and exc.reason in LOCAL_ALERTS:
+        out.error_class = "handshake_failed"
+        out.alert_sent = LOCAL_ALERTS[exc.reason]
     elif isinstance(exc, (socket.timeout, TimeoutError)):
         out.error_class = "timeout"
     elif stage == "handshake":

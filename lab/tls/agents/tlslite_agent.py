@@ -17,7 +17,8 @@ import sys
 import tlslite.tlsconnection as tlsconn
 from tlslite.api import (HandshakeSettings, SessionCache, TLSConnection, X509CertChain,
                          parsePEMKey)
-from tlslite.errors import TLSAbruptCloseError, TLSError, TLSLocalAlert, TLSRemoteAlert
+from tlslite.errors import (BaseTLSException, TLSAbruptCloseError, TLSError, TLSLocalAlert,
+                            TLSRemoteAlert)
 from tlslite.handshakehelpers import HandshakeHelpers
 
 from lab.tls.agents.common import (Clock, cert_summary, connect, decode_args, emit, log,
@@ -194,7 +195,7 @@ def client_once(spec: ClientSpec, index: int, timeout: float, session):
         session = conn.session
         conn.close()
         return out, session
-    except (TLSError, OSError) as exc:
+    except (BaseTLSException, OSError) as exc:  # TLSDecryptionFailed is no TLSError
         failed(out, exc, stage)
         return out, None
     finally:
@@ -232,7 +233,7 @@ def server_once(spec: ServerSpec, ctx: dict, conn_sock: socket.socket, index: in
             conn.write(reply)
             out.set_sent(reply)
         conn.close()
-    except (TLSError, OSError) as exc:
+    except (BaseTLSException, OSError) as exc:  # TLSDecryptionFailed is no TLSError
         failed(out, exc, stage)
     return out
 
