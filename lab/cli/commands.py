@@ -132,11 +132,11 @@ def cmd_run(args, env) -> int:
             from lab.errors import InputError
             raise InputError(f"-k {args.pattern!r} matches no scenario or matrix cell")
     failed = 0
-    keep_up = None
+    leave_up = None
     if args.keep_up:
         from mininet.cli import CLI
 
-        def keep_up(lab):
+        def leave_up(lab):
             env.out(f"lab '{lab.topology.name}' left up after the steps; 'exit' tears it down")
             CLI(lab.net)
     for n, scenario in enumerate(cells, start=1):
@@ -146,7 +146,7 @@ def cmd_run(args, env) -> int:
             env.err(f"{label}: {msg}")
 
         result = run_scenario(scenario, base=args.out, seed=args.seed, engine=args.engine,
-                              progress=progress, keep_up=keep_up)
+                              progress=progress, keep_up=leave_up)
         failed += not result.passed
         env.out(json.dumps(result.data, indent=2, default=str) if args.json
                 else render(result, env.color))
