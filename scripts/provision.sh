@@ -14,6 +14,10 @@ fi
 # System packages. Debian's mininet brings mnexec; openvswitch is only recommended and not needed.
 packages=(mininet bridge-utils net-tools iproute2 ethtool tcpdump tshark openssl gnutls-bin
           iputils-ping util-linux python3-venv nftables iptables iperf3 procps)
+# Debian's chromium renders report.html in the tests; Ubuntu's is a snap stub
+# that cannot run here, so there the browser test skips.
+. /etc/os-release
+if [ "${ID:-}" = debian ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

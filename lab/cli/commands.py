@@ -59,6 +59,10 @@ def register(sub) -> None:
     p = sub.add_parser("clean", help="remove what crashed runs left behind")
     p.set_defaults(run=cmd_clean)
 
+    from lab.cli.inspect_cmd import register as register_inspect
+
+    register_inspect(sub)
+
     p = sub.add_parser("pki", help="certificates: show what a PEM file holds")
     pki = p.add_subparsers(dest="pki_command", metavar="ACTION")
     pki.required = True

@@ -99,6 +99,8 @@ def run_scenario(scenario: Scenario, base: str = "runs", seed: int | None = None
     _embed_secrets(run_dir, capture_stats)
     with open(os.path.join(run_dir, "result.json"), "w") as fh:
         json.dump(result.data, fh, indent=2, default=str)
+    from lab.report import write_report
+    write_report(run_dir)  # reads result.json and the captures
     return result
 
 
