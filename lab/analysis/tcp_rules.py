@@ -140,8 +140,11 @@ def _classify_retransmission(ev: Events, pkt: Packet, fwd: Flow, rev: Flow,
         return
     # Soon after the highest segment and not an exact resend: reordering.
     threshold = first_rtt or _DEFAULT_OOO_THRESHOLD_NS
+    # SYN and FIN count as one sequence number here: a repeated SYN-ACK is a
+    # retransmission to tshark 4.0, not reordering.
+    syn_fin = 1 if pkt.flags & (SYN | FIN) else 0
     if (not_advanced and now - fwd.nextseqtime < threshold
-            and fwd.nextseq != (seq + seglen) % _MOD):
+            and fwd.nextseq != (seq + seglen + syn_fin) % _MOD):
         ev.names.append("out_of_order")
         return
     if not_advanced:
