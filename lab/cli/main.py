@@ -77,6 +77,12 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> ExitS
         return ExitStatus.INTERRUPTED
     except SystemExit as exc:  # --help and --version
         return ExitStatus(exc.code or 0)
+    except Exception as exc:  # a bug in tlslab: the lab was torn down on the way out
+        if debug:
+            traceback.print_exc(file=env.stderr)
+        env.err(f"tlslab: internal error: {type(exc).__name__}: {exc} "
+                "(run again with --debug for the traceback)")
+        return ExitStatus.LAB_FAILURE
 
 
 def _terminate_as_interrupt(signum, frame):

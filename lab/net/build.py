@@ -129,8 +129,7 @@ class Built:
 
 def build(topology: Topology, recorder: Callable, log_path: str, plans=()) -> Built:
     """Create nodes, links and bridges in the calling thread's namespace."""
-    handler = _log_to(log_path)
-    try:
+    with _MininetLog(log_path):
         net = Mininet(topo=None, build=False, controller=None, switch=RecordedBridge,
                       host=RecordedHost, autoSetMacs=False, waitConnected=False)
         for node in topology.nodes:
@@ -154,10 +153,20 @@ def build(topology: Topology, recorder: Callable, log_path: str, plans=()) -> Bu
         for switch in net.switches:
             switch.start([])
         relay_ports = [n for i in sorted(relayed) for n in relay_names(i)[1:]]
+        _tell_mininet_addresses(net, topology)
         return Built(net, ports, relay_ports)
-    finally:
-        lg.removeHandler(handler)
-        handler.close()
+
+
+def _tell_mininet_addresses(net: Mininet, topology: Topology) -> None:
+    """tlslab configures addresses itself; Mininet's CLI still needs them to
+    turn `client ping server` into `ping 10.0.0.2`."""
+    for node in topology.nodes:
+        if get_kind(node.kind).is_switch:
+            continue
+        for intf in node.interfaces:
+            mn_intf = net[node.name].intf(intf.name)
+            if intf.address is not None:
+                mn_intf.ip, mn_intf.prefixLen = str(intf.address.ip), intf.address.network.prefixlen
 
 
 def _add_link(net: Mininet, pa: PortName, pb: PortName) -> None:
@@ -170,16 +179,31 @@ def _add_link(net: Mininet, pa: PortName, pb: PortName) -> None:
                 params1={"up": False}, params2={"up": False})
 
 
-def _log_to(path: str) -> logging.Handler:
-    """Send Mininet's chatter to the run directory instead of the terminal."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    handler = logging.FileHandler(path)
-    for h in list(lg.handlers):
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+class _MininetLog:
+    """Send Mininet's chatter to the run directory while the lab is built,
+    then give its terminal handlers back (the CLI of `tlslab up` prints
+    through them)."""
+
+    def __init__(self, path: str):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.handler = logging.FileHandler(path)
+        self.saved = [h for h in lg.handlers if isinstance(h, logging.StreamHandler)
+                      and not isinstance(h, logging.FileHandler)]
+        self.level = lg.level
+
+    def __enter__(self):
+        for h in self.saved:
             lg.removeHandler(h)
-    lg.addHandler(handler)
-    lg.setLevel(logging.INFO)
-    return handler
+        lg.addHandler(self.handler)
+        lg.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        lg.removeHandler(self.handler)
+        self.handler.close()
+        for h in self.saved:
+            lg.addHandler(h)
+        lg.setLevel(self.level)
 
 
 def run_all(commands: list[tuple[list[str], bytes | None]]) -> None:
