@@ -191,7 +191,7 @@ def cmd_ping(args, env) -> int:
     topo = _load(args.topology)
     with _lab(topo, args) as lab:
         env.out(f"lab '{topo.name}' up in {lab.run_dir}")
-        results = ping_pairs(lab, topo.reach)
+        results = ping_pairs(lab, topo.reach, count=5, interval=0.2)
     failed = [r for r in results if not r.ok]
     for r in results:
         env.out(f"  {r.src:>10} -> {r.dst:<10} {r.address:<15} "
