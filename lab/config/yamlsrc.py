@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -116,23 +116,10 @@ class Reader:
             out[name] = Reader(self.path, value_node)
         return out
 
-    def key_location(self, name: str) -> Location:
-        for key_node, _ in self.node.value:
-            if key_node.value == name:
-                return location(self.path, key_node)
-        return self.where
-
     def sequence(self, what: str) -> list["Reader"]:
         if not self.is_sequence():
             raise self.error(f"{what} must be a list, not {self.kind_name()}")
         return [Reader(self.path, n) for n in self.node.value]
-
-    def items(self, what: str) -> Iterator[tuple[str, "Reader"]]:
-        yield from self.mapping(what).items()
-
-    def plain(self) -> Any:
-        """The node as plain Python data (dicts, lists, scalars)."""
-        return yaml.SafeLoader("").construct_object(self.node, deep=True)
 
     # --- scalars -------------------------------------------------------
     def scalar(self) -> Any:
