@@ -121,6 +121,10 @@ class Reader:
             raise self.error(f"{what} must be a list, not {self.kind_name()}")
         return [Reader(self.path, n) for n in self.node.value]
 
+    def plain(self) -> Any:
+        """The node as plain Python data (dicts, lists, scalars)."""
+        return yaml.SafeLoader("").construct_object(self.node, deep=True)
+
     # --- scalars -------------------------------------------------------
     def scalar(self) -> Any:
         """The plain Python value of a scalar, resolved as YAML 1.1 would."""
