@@ -63,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, env: Environment | None = None) -> ExitStatus:
     env = env or Environment()
     argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv
+    # --debug is accepted anywhere before a `--` (after it, argv is a command's own).
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]
+    argv = [a for a in argv[:end] if a != "--debug"] + argv[end:]
     try:
         args = build_parser().parse_args(argv)
         return ExitStatus(args.run(args, env))
