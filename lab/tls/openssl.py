@@ -41,10 +41,24 @@ def common_args(spec: ServerSpec | ClientSpec) -> list[str]:
     return args
 
 
-def server_argv(spec: ServerSpec) -> list[str]:
-    # -cert_chain: -cert alone sends only the leaf, never the intermediates.
-    argv = ["openssl", "s_server", "-accept", str(spec.port), "-cert", spec.cert,
-            "-cert_chain", spec.cert, "-key", spec.key, "-HTTP", "-http_server_binmode", *common_args(spec)]
+_PEM_END = b"-----END CERTIFICATE-----"
+
+
+def split_intermediates(chain: str, out: Path) -> str | None:
+    """Write the certificates after the leaf to `out`; None if there are none."""
+    blocks = [b + _PEM_END for b in Path(chain).read_bytes().split(_PEM_END) if b.strip()]
+    if len(blocks) < 2:
+        return None
+    out.write_bytes(b"\n".join(b.strip() for b in blocks[1:]) + b"\n")
+    return str(out)
+
+
+def server_argv(spec: ServerSpec, intermediates: str | None = None) -> list[str]:
+    # -cert reads only the leaf from the chain file; the intermediates go in
+    # through -cert_chain (given the whole file, the leaf would be sent twice).
+    chain = ["-cert_chain", intermediates] if intermediates else []
+    argv = ["openssl", "s_server", "-accept", str(spec.port), "-cert", spec.cert, *chain,
+            "-key", spec.key, "-HTTP", "-http_server_binmode", *common_args(spec)]
     if spec.client_ca:
         argv += ["-Verify", "1", "-CAfile", spec.client_ca, "-verify_return_error"]
     if not spec.resumption:
@@ -94,7 +108,8 @@ class OpenSSL(Implementation):
         docroot = Path(log_dir) / f"{runner.name}-openssl-docroot-{spec.port}"
         docroot.mkdir(parents=True, exist_ok=True)
         (docroot / DOC).write_bytes(http_response(spec.response))
-        proc = runner.popen(server_argv(spec), stdin=subprocess.DEVNULL, stdout=log,
+        intermediates = split_intermediates(spec.cert, docroot / "intermediates.pem")
+        proc = runner.popen(server_argv(spec, intermediates), stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, cwd=str(docroot))
         return ServerHandle(self, runner, spec, proc, path, log)
 
