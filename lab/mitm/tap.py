@@ -10,11 +10,8 @@ captures stay as they were.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
 
-from lab.errors import LabFailure
+from lab.net.capture import Target, Tcpdumps
 
 
 def mirror_plan(ports, host: str, interfaces: tuple[str, ...]) -> list[tuple[str, str, list[str]]]:
@@ -53,45 +50,11 @@ def mirror_commands(dest: str, sources: list[str], own_mac: str) -> list[list[st
     return cmds
 
 
-class Tap:
-    """tcpdump per interface into `out_dir`/<interface>.pcap."""
+class Tap(Tcpdumps):
+    """tcpdump per mitm interface into `out_dir`/<interface>.pcap."""
 
     def __init__(self, runner, interfaces: tuple[str, ...], out_dir: str):
-        self.runner, self.interfaces, self.out_dir = runner, interfaces, out_dir
         self.paths = {i: os.path.join(out_dir, f"{i}.pcap") for i in interfaces}
-        self._procs: list[tuple[str, subprocess.Popen, str]] = []
-
-    def start(self, timeout: float = 10.0) -> None:
-        for intf, path in self.paths.items():
-            log = os.path.join(self.out_dir, f"tcpdump-{intf}.log")
-            with open(log, "wb") as fh:
-                proc = self.runner.popen(["tcpdump", "-i", intf, "-w", path, "-U", "-n", "-s", "0",
-                                          "-Z", "root", "--immediate-mode"],
-                                         stdout=subprocess.DEVNULL, stderr=fh)
-            self._procs.append((intf, proc, log))
-        deadline = time.monotonic() + timeout
-        for intf, proc, log in self._procs:
-            while b"listening on" not in _read(log):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise LabFailure(f"mitm tcpdump on {intf} did not start: {_read(log)[-300:]!r}")
-                time.sleep(0.01)
-
-    def stop(self) -> None:
-        for _, proc, _ in self._procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for _, proc, _ in self._procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._procs.clear()
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return b""
+        super().__init__([Target(runner, runner.name, i, path,
+                                 os.path.join(out_dir, f"tcpdump-{i}.log"))
+                          for i, path in self.paths.items()])

@@ -36,59 +36,77 @@ def parse_stats(stderr: str) -> dict[str, int]:
     return {names[kind]: int(n) for n, kind in _STATS.findall(stderr)}
 
 
-class HostCaptures:
-    """tcpdump on each (host, interface); start() then stop()."""
+@dataclass(frozen=True)
+class Target:
+    runner: object      # a HostRunner: the namespace the interface lives in
+    host: str
+    interface: str
+    path: str           # the pcap to write
+    log: str            # tcpdump's stderr, where its counters end up
 
-    def __init__(self, lab, out_dir: str, hosts: list[str] | None = None, snaplen: int = 0):
-        self.lab = lab
-        self.out_dir = out_dir
+
+class Tcpdumps:
+    """tcpdump on each target; start() returns once all are listening."""
+
+    def __init__(self, targets: list[Target], snaplen: int = 0):
+        self.targets = targets
         self.snaplen = snaplen
-        names = hosts if hosts is not None else list(lab.hosts)
-        self.targets = [(h, i.name) for h in names for i in lab.host(h).node.interfaces]
-        self._running: list[tuple[str, str, str, str, subprocess.Popen]] = []
+        self._running: list[tuple[Target, subprocess.Popen]] = []
 
     def start(self, timeout: float = 10.0) -> None:
-        os.makedirs(self.out_dir, exist_ok=True)
-        logs = os.path.join(self.lab.run_dir, "logs")
-        os.makedirs(logs, exist_ok=True)
-        for host, intf in self.targets:
-            path = os.path.join(self.out_dir, f"{host}-{intf}.pcap")
-            log = os.path.join(logs, f"{host}-tcpdump-{intf}.log")
-            with open(log, "wb") as fh:
+        for t in self.targets:
+            os.makedirs(os.path.dirname(t.path), exist_ok=True)
+            os.makedirs(os.path.dirname(t.log), exist_ok=True)
+            with open(t.log, "wb") as fh:
                 # -Z root: tcpdump would otherwise drop to its own user and
                 # may not be allowed to write into the run directory.
-                proc = self.lab.host(host).popen(
-                    ["tcpdump", "-i", intf, "-w", path, "-U", "-n", "-s", str(self.snaplen),
-                     "-Z", "root", "--immediate-mode"],
+                proc = t.runner.popen(
+                    ["tcpdump", "-i", t.interface, "-w", t.path, "-U", "-n",
+                     "-s", str(self.snaplen), "-Z", "root", "--immediate-mode"],
                     stdout=subprocess.DEVNULL, stderr=fh)
-            self._running.append((host, intf, path, log, proc))
+            self._running.append((t, proc))
         deadline = time.monotonic() + timeout
-        for host, intf, _, log, proc in self._running:
-            while b"listening on" not in _read(log):
+        for t, proc in self._running:
+            while b"listening on" not in _read(t.log):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise LabFailure(f"tcpdump on {host}:{intf} did not start: "
-                                     f"{_read(log).decode(errors='replace').strip()}")
+                    raise LabFailure(f"tcpdump on {t.host}:{t.interface} did not start: "
+                                     f"{_read(t.log).decode(errors='replace').strip()}")
                 time.sleep(0.005)
 
     def stop(self, timeout: float = 10.0) -> list[CaptureStats]:
-        for *_, proc in self._running:
+        """SIGINT (idempotent), then the counters tcpdump printed."""
+        for _, proc in self._running:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
         results = []
-        for host, intf, path, log, proc in self._running:
+        for t, proc in self._running:
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                raise LabFailure(f"tcpdump on {host}:{intf} did not stop within {timeout} s")
-            stats = parse_stats(_read(log).decode(errors="replace"))
+                raise LabFailure(f"tcpdump on {t.host}:{t.interface} did not stop within "
+                                 f"{timeout} s")
+            stats = parse_stats(_read(t.log).decode(errors="replace"))
             if "captured" not in stats:
-                raise LabFailure(f"tcpdump on {host}:{intf} reported no counters; see {log}")
-            results.append(CaptureStats(host, intf, path, stats["captured"],
+                raise LabFailure(f"tcpdump on {t.host}:{t.interface} reported no counters; "
+                                 f"see {t.log}")
+            results.append(CaptureStats(t.host, t.interface, t.path, stats["captured"],
                                         stats.get("received", 0), stats.get("dropped", 0)))
         self._running.clear()
         return results
+
+
+class HostCaptures(Tcpdumps):
+    """Every interface of every lab host: captures/<host>-<interface>.pcap."""
+
+    def __init__(self, lab, out_dir: str, hosts: list[str] | None = None, snaplen: int = 0):
+        logs = os.path.join(lab.run_dir, "logs")
+        names = hosts if hosts is not None else list(lab.hosts)
+        super().__init__([
+            Target(lab.host(h), h, i.name, os.path.join(out_dir, f"{h}-{i.name}.pcap"),
+                   os.path.join(logs, f"{h}-tcpdump-{i.name}.log"))
+            for h in names for i in lab.host(h).node.interfaces], snaplen)
 
 
 def _read(path: str) -> bytes:
