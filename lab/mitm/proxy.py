@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lab.mitm import forging
 from lab.mitm.eventlog import EventLog
 from lab.mitm.hello import CERTIFICATE, certificate_chain, parse_client_hello, server_name
-from lab.mitm.serve import args, original_dst, read_client_hello, serve
+from lab.mitm.serve import original_dst, read_client_hello, run
 from lab.tls.names import ALERTS, alert_name, version_name
 
 ALERT_TYPE, HANDSHAKE_TYPE = 21, 22
@@ -223,12 +223,7 @@ def _name(der: bytes, which: str) -> str:
 
 
 def main() -> None:
-    opts = args()
-    proxy = Proxy(opts)
-    try:
-        serve(int(opts["listen"]), proxy.handle)
-    finally:
-        proxy.log.close()
+    run(Proxy)
 
 
 if __name__ == "__main__":

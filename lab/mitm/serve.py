@@ -29,6 +29,17 @@ def args() -> dict:
     return json.loads(sys.argv[1])
 
 
+def run(make) -> None:
+    """The entry point of a proxy process: `make(opts)` builds the handler
+    object (with .handle and .log) from the JSON options in argv[1]."""
+    opts = args()
+    handler = make(opts)
+    try:
+        serve(int(opts["listen"]), handler.handle)
+    finally:
+        handler.log.close()
+
+
 def serve(port: int, handle: Callable[[int, socket.socket, tuple], None]) -> None:
     """Accept until SIGTERM/SIGINT, one thread per connection, numbered from 0."""
     stop = threading.Event()

@@ -19,7 +19,7 @@ from lab.mitm.hello import (ALERT, APPDATA, CCS, HANDSHAKE, SERVER_HELLO, VERSIO
                             VERSION_NAMES, downgrade, encode_client_hello, encode_records,
                             parse_client_hello, parse_server_hello, split_records,
                             supported_versions)
-from lab.mitm.serve import args, original_dst, read_client_hello, serve
+from lab.mitm.serve import original_dst, read_client_hello, run
 from lab.tls.names import ALERTS, suite, suite_by_code
 
 TYPES = {HANDSHAKE: "handshake", ALERT: "alert", CCS: "change_cipher_spec", APPDATA: "application_data"}
@@ -149,12 +149,7 @@ class Tamper:
 
 
 def main() -> None:
-    opts = args()
-    tamper = Tamper(opts)
-    try:
-        serve(int(opts["listen"]), tamper.handle)
-    finally:
-        tamper.log.close()
+    run(Tamper)
 
 
 if __name__ == "__main__":

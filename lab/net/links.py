@@ -122,12 +122,8 @@ def change_link(lab, index: int, impairments) -> str:
         relay.config.write(relay.path)
         relay.proc.send_signal(signal.SIGHUP)  # the relay re-reads its impairments
     elif plan.engine == "netem":
-        from lab.impair.params import netem_args
-
-        pa, pb = lab.ports[index - 1]
-        for imp, port in zip((a2b, b2a), (pa, pb)):
-            runner = lab.outer if port.outer else lab.hosts[port.node]
-            done = runner.run(["tc", "qdisc", "replace", "dev", port.name, "root", *netem_args(imp)])
+        for port, imp in zip(lab.ports[index - 1], (a2b, b2a)):
+            done = _netem_runner(lab, port).run(_netem_argv("replace", port, imp))
             if done.returncode != 0:
                 raise LabFailure(f"tc on {port.name} failed: {done.stderr.decode().strip()}")
     else:
@@ -137,17 +133,22 @@ def change_link(lab, index: int, impairments) -> str:
 
 def netem_commands(lab, plans: list[LinkPlan], ports) -> list[tuple[list[str], None]]:
     """tc argv for every netem-engine link: each direction on its sender's egress."""
-    from lab.impair.params import netem_args
-
     commands = []
     for plan in plans:
         if plan.engine != "netem":
             continue
-        pa, pb = ports[plan.index - 1]
-        for imp, port in zip(plan.link.impairments, (pa, pb)):
-            if not imp:
-                continue
-            runner = lab.outer if port.outer else lab.hosts[port.node]
-            commands.append((runner.argv(["tc", "qdisc", "add", "dev", port.name, "root",
-                                          *netem_args(imp)]), None))
+        for port, imp in zip(ports[plan.index - 1], plan.link.impairments):
+            if imp:
+                commands.append((_netem_runner(lab, port).argv(_netem_argv("add", port, imp)), None))
     return commands
+
+
+def _netem_runner(lab, port):
+    """A direction is shaped on its sender's egress: the namespace holding that end."""
+    return lab.outer if port.outer else lab.hosts[port.node]
+
+
+def _netem_argv(verb: str, port, imp) -> list[str]:
+    from lab.impair.params import netem_args
+
+    return ["tc", "qdisc", verb, "dev", port.name, "root", *netem_args(imp)]
